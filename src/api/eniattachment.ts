@@ -1,0 +1,168 @@
+import { Type, type Static } from "typebox";
+import type { V1ObjectMeta } from "@kubernetes/client-node";
+
+/** The EniAttachment API: defined once here; the CRD in crds/ and the TypeScript types both come from it. */
+export const GROUP = "ecm.eni-operator.io";
+export const VERSION = "v1alpha1";
+export const KIND = "EniAttachment";
+export const PLURAL = "eniattachments";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const FINALIZER = `${GROUP}/detach`;
+
+export const ENI_ID_PATTERN = "^eni-[a-z0-9]{8}$";
+export const INSTANCE_ID_PATTERN = "^(ein|ins)-[a-z0-9]{8}$";
+export const REGION_PATTERN = "^[a-z]+-[a-z]+-ecm(-[a-z0-9]+)?$";
+// No backslashes: the pattern is embedded in CEL string literals.
+const DNS_SUBDOMAIN_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+/** A string field checked by CEL so the API server's message names the field and shows a valid example. */
+function idField(description: string, pattern: string, shape: string, example: string, maxLength: number) {
+  return Type.String({
+    description,
+    maxLength,
+    "x-kubernetes-validations": [
+      { rule: `self.matches('${pattern}')`, message: `must be ${shape}, for example ${example}` },
+      { rule: "self == oldSelf", message: "is immutable: create a new EniAttachment instead" },
+    ],
+  });
+}
+
+/** Optional in the type, always present on objects read back: the API server applies the default. */
+function optionalEnum<const T extends readonly string[]>(values: T, defaultValue: T[number], description: string) {
+  return Type.Optional(
+    Type.Unsafe<T[number]>({ type: "string", enum: [...values], default: defaultValue, description }),
+  );
+}
+
+export const DESIRED_STATES = ["Attached", "Detached"] as const;
+export const DELETION_POLICIES = ["Detach", "Orphan"] as const;
+export const PHASES = ["Pending", "Attaching", "Attached", "Detaching", "Detached", "Failed"] as const;
+export const ACTIONS = ["DetachNetworkInterface", "AttachNetworkInterface"] as const;
+
+export const EniAttachmentSpecSchema = Type.Object(
+  {
+    networkInterfaceId: idField(
+      "ID of the ECM elastic network interface. Immutable.",
+      ENI_ID_PATTERN,
+      "'eni-' followed by 8 lower-case letters or digits",
+      "eni-m6dyj72l",
+      12,
+    ),
+    instanceId: idField(
+      "ID of the ECM instance the interface is attached to or detached from. Immutable.",
+      INSTANCE_ID_PATTERN,
+      "'ein-' or 'ins-' followed by 8 lower-case letters or digits",
+      "ein-hcs7jkg4",
+      12,
+    ),
+    ecmRegion: idField(
+      "ECM region of the interface and the instance, such as ap-xian-ecm or ap-ningbo-ecm-ct2. Immutable.",
+      REGION_PATTERN,
+      "a lower-case ECM region",
+      "ap-xian-ecm",
+      63,
+    ),
+    desiredState: optionalEnum(
+      DESIRED_STATES,
+      "Attached",
+      "Attached keeps the interface attached to the instance; Detached detaches it (DetachNetworkInterface).",
+    ),
+    deletionPolicy: optionalEnum(
+      DELETION_POLICIES,
+      "Detach",
+      "What deleting this resource does: Detach detaches the interface first (the finalizer holds the resource until ECM confirms); Orphan leaves the interface as it is. May be changed while the resource is terminating.",
+    ),
+    credentialsSecretRef: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String({
+            description: "Name of the Secret.",
+            maxLength: 253,
+            "x-kubernetes-validations": [
+              {
+                rule: `self.matches('${DNS_SUBDOMAIN_PATTERN}')`,
+                message: "must be a Secret name (a DNS subdomain), for example ecm-credentials",
+              },
+            ],
+          }),
+        },
+        {
+          description:
+            "Secret in this namespace holding the Tencent Cloud credentials to use: keys secretId, secretKey and optional token. Without it the operator's own credentials are used.",
+        },
+      ),
+    ),
+  },
+  { description: "The interface attachment the operator maintains." },
+);
+
+const ConditionSchema = Type.Object(
+  {
+    type: Type.String({ description: "Ready (desired state reached) or Synced (last ECM interaction succeeded)." }),
+    status: Type.Unsafe<"True" | "False" | "Unknown">({
+      type: "string",
+      enum: ["True", "False", "Unknown"],
+      description: "True, False or Unknown.",
+    }),
+    reason: Type.String({ description: "PascalCase reason; on an ECM failure, the ECM error code itself." }),
+    message: Type.String({ description: "Human-readable detail." }),
+    lastTransitionTime: Type.String({ format: "date-time", description: "When status last changed." }),
+    observedGeneration: Type.Optional(Type.Integer({ description: "The generation this condition describes." })),
+  },
+  { description: "A metav1.Condition." },
+);
+
+export const EniAttachmentStatusSchema = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer({ description: "The spec generation this status describes." })),
+    phase: Type.Optional(
+      Type.Unsafe<(typeof PHASES)[number]>({
+        type: "string",
+        enum: [...PHASES],
+        description: "Human summary of the attachment; the conditions are the contract.",
+      }),
+    ),
+    action: Type.Optional(
+      Type.Unsafe<(typeof ACTIONS)[number]>({
+        type: "string",
+        enum: [...ACTIONS],
+        description: "The last mutating ECM call made for this resource.",
+      }),
+    ),
+    requestId: Type.Optional(
+      Type.String({ description: "The RequestId that call returned, on success and on failure." }),
+    ),
+    errorCode: Type.Optional(Type.String({ description: "The ECM error code of that call; empty after a success." })),
+    errorMessage: Type.Optional(Type.String({ description: "The ECM error message of that call." })),
+    attempts: Type.Optional(Type.Integer({ description: "Calls made for the current operation." })),
+    lastAttemptTime: Type.Optional(Type.String({ format: "date-time", description: "When the last call was made." })),
+    nextAttemptTime: Type.Optional(
+      Type.String({ format: "date-time", description: "When the operator will try again, if it will." }),
+    ),
+    attachedInstanceId: Type.Optional(
+      Type.String({ description: "The instance ECM last reported the interface attached to; empty when detached." }),
+    ),
+    conditions: Type.Optional(
+      Type.Array(ConditionSchema, {
+        description: "Ready and Synced.",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+      }),
+    ),
+  },
+  { description: "What the operator last observed and did." },
+);
+
+export type EniAttachmentSpec = Static<typeof EniAttachmentSpecSchema>;
+export type EniAttachmentStatus = Static<typeof EniAttachmentStatusSchema>;
+export type Condition = Static<typeof ConditionSchema>;
+export type Phase = (typeof PHASES)[number];
+export type MutatingAction = (typeof ACTIONS)[number];
+
+export interface EniAttachment {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: V1ObjectMeta;
+  spec: EniAttachmentSpec;
+  status?: EniAttachmentStatus;
+}

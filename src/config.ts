@@ -1,0 +1,136 @@
+import { parseArgs } from "node:util";
+import { parseEndpoint } from "./ecm/endpoint.ts";
+
+/** Everything the operator reads from its command line and environment, read once at start. */
+export interface Config {
+  readonly kubeconfig: string | undefined;
+  /** Empty: all namespaces. */
+  readonly watchNamespaces: readonly string[];
+  readonly metricsBindAddress: BindAddress | undefined;
+  readonly healthProbeBindAddress: BindAddress | undefined;
+  readonly leaderElect: boolean;
+  readonly leaderElectionNamespace: string;
+  readonly leaderElectionId: string;
+  readonly maxConcurrentReconciles: number;
+  readonly ecmEndpoint: URL;
+  readonly ecmQps: number;
+  readonly ecmBurst: number;
+  readonly logLevel: string;
+}
+
+export interface BindAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Each flag, its environment variable and its default. Documented in the README's table. */
+const FLAGS = {
+  // $KUBECONFIG is read by loadKubeConfig, after the in-cluster configuration.
+  kubeconfig: { env: "KUBECONFIG", default: "" },
+  "watch-namespace": { env: "WATCH_NAMESPACE", default: "" },
+  "metrics-bind-address": { env: "METRICS_BIND_ADDRESS", default: ":8080" },
+  "health-probe-bind-address": { env: "HEALTH_PROBE_BIND_ADDRESS", default: ":8081" },
+  "leader-elect": { env: "LEADER_ELECT", default: "false" }, // --leader-elect alone means true
+  "leader-election-namespace": { env: "LEADER_ELECTION_NAMESPACE", default: "" },
+  "leader-election-id": { env: "LEADER_ELECTION_ID", default: "eni-operator.ecm.eni-operator.io" },
+  "max-concurrent-reconciles": { env: "MAX_CONCURRENT_RECONCILES", default: "50" },
+  "ecm-endpoint": { env: "ECM_ENDPOINT", default: "https://ecm.tencentcloudapi.com" },
+  "ecm-qps": { env: "ECM_QPS", default: "20" },
+  "ecm-burst": { env: "ECM_BURST", default: "20" },
+  "log-level": { env: "LOG_LEVEL", default: "info" },
+} as const;
+type Flag = keyof typeof FLAGS;
+
+export const USAGE = `Usage: eni-operator [flags]
+
+Flags (each also settable by the environment variable in brackets):
+${Object.entries(FLAGS)
+  .map(([flag, { env, default: value }]) => `  --${flag.padEnd(28)} [${env}]${value ? ` default ${value}` : ""}`)
+  .join("\n")}
+  --help`;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config | "help" {
+  const options = Object.fromEntries(
+    Object.keys(FLAGS).map((flag) => [flag, { type: "string", multiple: flag === "watch-namespace" }]),
+  ) as Record<Flag, { type: "string"; multiple: boolean }>;
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      // controller-runtime style: a bare --leader-elect is --leader-elect=true.
+      args: argv.map((arg) => (arg === "--leader-elect" ? "--leader-elect=true" : arg)),
+      options: { ...options, help: { type: "boolean" } },
+      allowPositionals: false,
+      strict: true,
+      allowNegative: false,
+    }));
+  } catch (cause) {
+    throw new ConfigError(`${cause instanceof Error ? cause.message : String(cause)}\n\n${USAGE}`, { cause });
+  }
+  if (values["help"]) return "help";
+  const read = (flag: Flag): string => {
+    const value = values[flag];
+    if (Array.isArray(value)) return value.join(",");
+    if (typeof value === "string") return value;
+    return env[FLAGS[flag].env] ?? FLAGS[flag].default;
+  };
+  const logLevel = read("log-level");
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
+  }
+  let ecmEndpoint: URL;
+  try {
+    ecmEndpoint = parseEndpoint(read("ecm-endpoint"));
+  } catch (cause) {
+    throw new ConfigError(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+  return {
+    kubeconfig: typeof values["kubeconfig"] === "string" ? values["kubeconfig"] : undefined,
+    watchNamespaces: read("watch-namespace")
+      .split(",")
+      .map((ns) => ns.trim())
+      .filter((ns) => ns !== ""),
+    metricsBindAddress: parseBindAddress("metrics-bind-address", read("metrics-bind-address")),
+    healthProbeBindAddress: parseBindAddress("health-probe-bind-address", read("health-probe-bind-address")),
+    leaderElect: parseBoolean("leader-elect", read("leader-elect")),
+    leaderElectionNamespace: read("leader-election-namespace"),
+    leaderElectionId: read("leader-election-id"),
+    maxConcurrentReconciles: parseNumber("max-concurrent-reconciles", read("max-concurrent-reconciles"), 1, true),
+    ecmEndpoint,
+    ecmQps: parseNumber("ecm-qps", read("ecm-qps"), 0.001, false),
+    ecmBurst: parseNumber("ecm-burst", read("ecm-burst"), 1, true),
+    logLevel,
+  };
+}
+
+/** `:8080`, `127.0.0.1:8080`, `[::1]:8080`; `0` disables the endpoint. */
+export function parseBindAddress(flag: string, raw: string): BindAddress | undefined {
+  if (raw === "0") return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new ConfigError(`--${flag} must be HOST:PORT, :PORT or 0 (disabled), got ${JSON.stringify(raw)}`);
+  }
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+function parseNumber(flag: string, raw: string, min: number, integer: boolean): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new ConfigError(
+      `--${flag} must be ${integer ? "an integer" : "a number"} >= ${min}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+function parseBoolean(flag: string, raw: string): boolean {
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new ConfigError(`--${flag} must be true or false, got ${JSON.stringify(raw)}`);
+}

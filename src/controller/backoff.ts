@@ -1,0 +1,42 @@
+import type { ErrorClass } from "../ecm/errors.ts";
+
+/** ECM error classes that are retried, plus failures of the Kubernetes API itself. */
+export type RetryPolicyName = Exclude<ErrorClass, "InvalidRequest"> | "KubernetesApi";
+
+/** How long to wait before trying again after a failure of each class: exponential, capped, jittered. */
+export const RETRY_POLICY: Readonly<Record<RetryPolicyName, { baseMs: number; capMs: number }>> = {
+  AlreadyDone: { baseMs: 0, capMs: 0 },
+  InTransition: { baseMs: 2_000, capMs: 30_000 },
+  Throttled: { baseMs: 1_000, capMs: 10_000 },
+  ServiceFault: { baseMs: 5_000, capMs: 300_000 },
+  Credentials: { baseMs: 30_000, capMs: 300_000 },
+  KubernetesApi: { baseMs: 200, capMs: 60_000 },
+};
+
+/**
+ * Delay before attempt `failures + 1`, given `failures` consecutive failures (>= 1) of one class.
+ * `jitter` in [0, 1) spreads retries by +-20% so that many resources do not retry in lockstep.
+ * InvalidRequest has no delay: it is not retried until the spec changes.
+ */
+export function retryDelayMs(policy: RetryPolicyName, failures: number, jitter: number): number {
+  const { baseMs, capMs } = RETRY_POLICY[policy];
+  const exponential = Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+  return Math.round(exponential * (0.8 + 0.4 * jitter));
+}
+
+export const FIRST_POLL_MS = 500;
+export const MAX_POLL_MS = 15_000;
+
+/**
+ * Confirmation polls after a call ECM accepted: quick at first, then doubling (0.5 s, 1 s, 2 s, 4 s ...)
+ * because waiting as long again as already waited doubles the interval.
+ */
+export function confirmPollDelayMs(sinceCallMs: number): number {
+  return Math.min(MAX_POLL_MS, Math.max(FIRST_POLL_MS, sinceCallMs));
+}
+
+/** How long a call ECM accepted is given to show in Describe before it is treated as lost and made again. */
+export const CONFIRM_TIMEOUT_MS = 120_000;
+
+/** How often a resource attached to another instance is looked at again. */
+export const ATTACHED_ELSEWHERE_RECHECK_MS = 60_000;

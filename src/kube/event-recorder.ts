@@ -1,0 +1,80 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { CoreV1Api, type CoreV1Event, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import type { EniAttachment } from "../api/eniattachment.ts";
+import type { EventSpec } from "../controller/decide.ts";
+import type { Logger } from "../observability/logger.ts";
+import { isNotFound } from "./api-errors.ts";
+
+const COMPONENT = "eni-operator";
+/** Remembered events, for counting repeats instead of creating new ones (as client-go's recorder does). */
+const MAX_REMEMBERED = 4096;
+
+/**
+ * Writes core/v1 Events that `kubectl describe` shows. A repeat of the same event for the same object
+ * bumps its count. Failing to record an event never fails a reconcile.
+ */
+export class EventRecorder {
+  private readonly api: CoreV1Api;
+  private readonly logger: Logger;
+  private readonly recent = new Map<string, { name: string; count: number }>();
+  private readonly instance = hostname();
+
+  constructor(kc: KubeConfig, logger: Logger) {
+    this.api = kc.makeApiClient(CoreV1Api);
+    this.logger = logger;
+  }
+
+  async record(resource: EniAttachment, event: EventSpec): Promise<void> {
+    const { namespace = "default", name = "", uid = "" } = resource.metadata;
+    const key = `${uid}\u0000${event.type}\u0000${event.reason}\u0000${event.message}`;
+    const now = new Date();
+    try {
+      const seen = this.recent.get(key);
+      if (seen && (await this.bump(namespace, seen, now))) return;
+      const created = await this.api.createNamespacedEvent({ namespace, body: this.newEvent(resource, event, now) });
+      this.remember(key, { name: created.metadata.name ?? "", count: 1 });
+    } catch (err) {
+      this.logger.warn({ err, namespace, name, reason: event.reason }, "could not record event");
+    }
+  }
+
+  private async bump(namespace: string, seen: { name: string; count: number }, now: Date): Promise<boolean> {
+    try {
+      seen.count += 1;
+      await this.api.patchNamespacedEvent(
+        { namespace, name: seen.name, body: { count: seen.count, lastTimestamp: now } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  private remember(key: string, value: { name: string; count: number }): void {
+    if (this.recent.size >= MAX_REMEMBERED) {
+      const oldest = this.recent.keys().next();
+      if (!oldest.done) this.recent.delete(oldest.value);
+    }
+    this.recent.set(key, value);
+  }
+
+  private newEvent(resource: EniAttachment, event: EventSpec, now: Date): CoreV1Event {
+    const { namespace, name = "", uid, resourceVersion } = resource.metadata;
+    return {
+      metadata: { name: `${name}.${randomBytes(8).toString("hex")}`, namespace },
+      involvedObject: { apiVersion: resource.apiVersion, kind: resource.kind, name, namespace, uid, resourceVersion },
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+      source: { component: COMPONENT },
+      reportingComponent: COMPONENT,
+      reportingInstance: this.instance,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+  }
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { CoordinationV1Api, type KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
+import type { Logger } from "../observability/logger.ts";
+import { isConflict, isNotFound } from "./api-errors.ts";
+
+export interface LeaderElectionOptions {
+  readonly namespace: string;
+  readonly name: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  readonly onStartedLeading: () => void;
+  /** Called once when leadership is lost: all reconciling must stop at once. */
+  readonly onStoppedLeading: () => void;
+  readonly onLeaderChange?: (isLeader: boolean) => void;
+  readonly logger: Logger;
+}
+
+/** client-go's defaults: a 15 s lease, renewed within 10 s, tried every 2 s. */
+export const DEFAULT_TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
+const JITTER_FACTOR = 1.2;
+
+/**
+ * Lease-based leader election (coordination.k8s.io/v1), after client-go's LeaderElector. Another
+ * holder's lease counts as expired only after leaseDuration has passed on our own clock since we saw
+ * it renewed, so clock skew between replicas cannot cause two leaders.
+ */
+export class LeaderElector {
+  readonly identity = `${hostname()}_${randomUUID()}`;
+  private readonly api: CoordinationV1Api;
+  private readonly options: LeaderElectionOptions;
+  private observed: { renewTime: string; holder: string; at: number } | undefined;
+  private leading = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastRenew = 0;
+
+  constructor(kc: KubeConfig, options: LeaderElectionOptions) {
+    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = options;
+    if (leaseDurationMs <= renewDeadlineMs) throw new Error("leaseDuration must be greater than renewDeadline");
+    if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
+      throw new Error(`renewDeadline must be greater than retryPeriod*${JITTER_FACTOR}`);
+    }
+    if (retryPeriodMs < 1 || !options.name || !options.namespace) {
+      throw new Error("leader election needs a positive retryPeriod, a lease name and a namespace");
+    }
+    this.api = kc.makeApiClient(CoordinationV1Api);
+    this.options = options;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Stops trying; a leader gives the lease up so that another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.setLeading(false);
+    try {
+      const lease = await this.api.readNamespacedLease({ name: this.options.name, namespace: this.options.namespace });
+      if (lease.spec?.holderIdentity !== this.identity) return;
+      lease.spec.holderIdentity = "";
+      lease.spec.leaseDurationSeconds = 1;
+      await this.api.replaceNamespacedLease({
+        name: this.options.name,
+        namespace: this.options.namespace,
+        body: lease,
+      });
+    } catch (err) {
+      this.options.logger.warn({ err }, "could not release the leader lease");
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    const jittered = this.leading ? ms : ms * (1 + Math.random() * (JITTER_FACTOR - 1));
+    this.timer = setTimeout(() => void this.tick(), jittered);
+  }
+
+  private async tick(): Promise<void> {
+    const { retryPeriodMs, renewDeadlineMs, logger } = this.options;
+    let acquired = false;
+    try {
+      acquired = await this.tryAcquireOrRenew();
+    } catch (err) {
+      logger.warn({ err }, "leader election attempt failed");
+    }
+    if (this.stopped) return;
+    if (acquired) {
+      this.lastRenew = Date.now();
+      if (!this.leading) {
+        this.setLeading(true);
+        logger.info({ identity: this.identity }, "became leader");
+        this.options.onStartedLeading();
+      }
+    } else if (this.leading && Date.now() - this.lastRenew > renewDeadlineMs) {
+      this.setLeading(false);
+      this.stopped = true;
+      logger.error({ identity: this.identity }, "leader lease lost");
+      this.options.onStoppedLeading();
+      return;
+    }
+    this.schedule(retryPeriodMs);
+  }
+
+  private setLeading(leading: boolean): void {
+    this.leading = leading;
+    this.options.onLeaderChange?.(leading);
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, leaseDurationMs } = this.options;
+    const now = new V1MicroTime();
+    const durationSeconds = Math.ceil(leaseDurationMs / 1000);
+    let lease: V1Lease;
+    try {
+      lease = await this.api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const body: V1Lease = {
+        metadata: { name, namespace },
+        spec: {
+          holderIdentity: this.identity,
+          leaseDurationSeconds: durationSeconds,
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: 0,
+        },
+      };
+      return this.write(() => this.api.createNamespacedLease({ namespace, body }));
+    }
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? "";
+    const renewTime = String(spec.renewTime ?? "");
+    if (!this.observed || this.observed.renewTime !== renewTime || this.observed.holder !== holder) {
+      this.observed = { renewTime, holder, at: Date.now() };
+    }
+    const heldByOther = holder !== "" && holder !== this.identity;
+    const expired = Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    if (heldByOther && !expired) return false;
+    const renewing = holder === this.identity;
+    spec.holderIdentity = this.identity;
+    spec.leaseDurationSeconds = durationSeconds;
+    spec.renewTime = now;
+    spec.acquireTime = renewing ? (spec.acquireTime ?? now) : now;
+    spec.leaseTransitions = (spec.leaseTransitions ?? 0) + (renewing ? 0 : 1);
+    lease.spec = spec;
+    return this.write(() => this.api.replaceNamespacedLease({ name, namespace, body: lease }));
+  }
+
+  private async write(request: () => Promise<V1Lease>): Promise<boolean> {
+    try {
+      await request();
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+}

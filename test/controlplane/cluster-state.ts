@@ -1,0 +1,44 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ControlPlaneInfo } from "./control-plane.ts";
+
+/**
+ * Where `npm run cluster:up` keeps its control plane (PKI, etcd data, logs, kubeconfig) and state.json:
+ * outside the repository, and per user when XDG_RUNTIME_DIR is set.
+ */
+export function clusterDir(): string {
+  const runtime = process.env["XDG_RUNTIME_DIR"];
+  return join(runtime !== undefined && runtime !== "" ? runtime : tmpdir(), "eni-operator-cluster");
+}
+
+const statePath = (dir: string): string => join(dir, "state.json");
+
+function isControlPlaneInfo(value: unknown): value is ControlPlaneInfo {
+  if (typeof value !== "object" || value === null) return false;
+  const info = value as Partial<Record<keyof ControlPlaneInfo, unknown>>;
+  return (
+    typeof info.dir === "string" &&
+    typeof info.server === "string" &&
+    typeof info.adminKubeconfigPath === "string" &&
+    Array.isArray(info.ports) &&
+    typeof info.processes === "object" &&
+    info.processes !== null &&
+    "kubeApiserver" in info.processes
+  );
+}
+
+/** The control plane recorded in dir, or undefined when there is none (or the record is unreadable). */
+export async function readClusterState(dir: string): Promise<ControlPlaneInfo | undefined> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(statePath(dir), "utf8"));
+  } catch {
+    return undefined;
+  }
+  return isControlPlaneInfo(value) ? value : undefined;
+}
+
+export async function writeClusterState(info: ControlPlaneInfo): Promise<void> {
+  await writeFile(statePath(info.dir), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,42 @@
+// ECM regions the emulator accepts unless told otherwise. ECM names its regions after cities, with an
+// optional carrier suffix (ct: China Telecom, cm: China Mobile, cu: China Unicom).
+export const DEFAULT_REGIONS: readonly string[] = [
+  "ap-beijing-ecm",
+  "ap-changchun-ecm",
+  "ap-changsha-ecm",
+  "ap-chengdu-ecm",
+  "ap-chongqing-ecm",
+  "ap-fuzhou-ecm",
+  "ap-guangzhou-ecm",
+  "ap-guiyang-ecm",
+  "ap-haerbin-ecm",
+  "ap-hangzhou-ecm",
+  "ap-hangzhou-ecm-cm",
+  "ap-hefei-ecm",
+  "ap-huhehaote-ecm",
+  "ap-jinan-ecm",
+  "ap-kunming-ecm",
+  "ap-lanzhou-ecm",
+  "ap-nanchang-ecm",
+  "ap-nanjing-ecm",
+  "ap-nanning-ecm",
+  "ap-ningbo-ecm-ct2",
+  "ap-qingdao-ecm",
+  "ap-shanghai-ecm",
+  "ap-shenyang-ecm",
+  "ap-shenzhen-ecm",
+  "ap-shijiazhuang-ecm",
+  "ap-taiyuan-ecm",
+  "ap-tianjin-ecm",
+  "ap-wuhan-ecm",
+  "ap-wulumuqi-ecm",
+  "ap-xiamen-ecm",
+  "ap-xian-ecm",
+  "ap-xian-ecm-cu",
+  "ap-xining-ecm",
+  "ap-yinchuan-ecm",
+  "ap-zhengzhou-ecm",
+];
+
+/** What a region name must look like, whether or not it is in the accepted list. */
+export const REGION_PATTERN = /^[a-z]+-[a-z]+-ecm(-[a-z0-9]+)?$/;

@@ -1,0 +1,53 @@
+// Behaviour that tests tune while the emulator runs.
+import { ERROR_CODE_PATTERN } from "./error-codes.ts";
+import { InvalidInput } from "./invalid-input.ts";
+import { isJsonObject, type JsonValue } from "./json.ts";
+
+export interface Settings {
+  /** How long an ENI stays ATTACHING after a successful AttachNetworkInterface. */
+  attachDelayMs: number;
+  /** How long an ENI stays DETACHING after a successful DetachNetworkInterface. */
+  detachDelayMs: number;
+  /** The code a Detach gets when the ENI is not attached to the given instance. */
+  alreadyDetachedCode: string;
+  /** Calls accepted per action per wall-clock second. */
+  quotaPerSecond: number;
+}
+
+export type SettingsPatch = Partial<Settings>;
+
+const MAX_DELAY_MS = 3_600_000;
+
+/** A patch from the control API's JSON; throws InvalidInput on a bad field. */
+export function parseSettingsPatch(json: JsonValue | undefined): SettingsPatch {
+  if (!isJsonObject(json)) throw new InvalidInput("expected an object");
+  const patch: SettingsPatch = {};
+  for (const [name, value] of Object.entries(json)) {
+    switch (name) {
+      case "attachDelayMs":
+      case "detachDelayMs":
+        if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_DELAY_MS) {
+          throw new InvalidInput(`${name} must be an integer from 0 to ${MAX_DELAY_MS}`);
+        }
+        patch[name] = value;
+        break;
+      case "quotaPerSecond":
+        if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+          throw new InvalidInput("quotaPerSecond must be a positive integer");
+        }
+        patch.quotaPerSecond = value;
+        break;
+      case "alreadyDetachedCode":
+        if (typeof value !== "string" || !ERROR_CODE_PATTERN.test(value)) {
+          throw new InvalidInput(
+            "alreadyDetachedCode must be an error code such as UnsupportedOperation.AttachmentNotFound",
+          );
+        }
+        patch.alreadyDetachedCode = value;
+        break;
+      default:
+        throw new InvalidInput(`unknown setting ${name}`);
+    }
+  }
+  return patch;
+}

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { FINALIZER } from "../../src/api/eniattachment.ts";
+import { kubectl, userKubeconfig } from "../support/cluster.ts";
+import { startOperator, waitFor } from "../support/operator.ts";
+import { REGION, condition, eniId, instanceId, startScenario, type Scenario } from "../support/scenario.ts";
+
+const ATTACH = "AttachNetworkInterface";
+const DETACH = "DetachNetworkInterface";
+const DESCRIBE = "DescribeNetworkInterfaces";
+
+describe("attaching, detaching and deleting", () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await startScenario("lifecycle");
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it("leaves an interface already attached to its instance alone, and reports it Ready", async () => {
+    await s.emulator.control.addEnis([
+      { networkInterfaceId: eniId(1), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
+    ]);
+    await s.create("already", { networkInterfaceId: eniId(1) });
+    const resource = await s.waitFor("already", (r) => condition(r, "Ready")?.status === "True");
+    expect(resource.metadata.finalizers).toContain(FINALIZER);
+    expect(resource.status).toMatchObject({ phase: "Attached", attachedInstanceId: instanceId(1) });
+    expect(await s.calls(ATTACH)).toEqual([]);
+    expect(await s.calls(DETACH)).toEqual([]);
+  });
+
+  it("attaches a free interface with exactly one AttachNetworkInterface call and shows its RequestId", async () => {
+    await s.emulator.control.addEnis([{ networkInterfaceId: eniId(2), ecmRegion: REGION }]);
+    await s.create("free", { networkInterfaceId: eniId(2) });
+    const ready = await kubectl(["wait", "--for=condition=Ready", "enia/free", "-n", s.namespace, "--timeout=30s"]);
+    expect(ready.stderr).toBe("");
+    expect(ready.code).toBe(0);
+    const resource = await s.get("free");
+    const attaches = await s.calls(ATTACH, eniId(2));
+    expect(attaches).toHaveLength(1);
+    expect(attaches[0]?.code).toBe("Success");
+    expect(resource?.status).toMatchObject({ phase: "Attached", action: ATTACH, requestId: attaches[0]?.requestId });
+    const enis = await s.emulator.control.enis();
+    expect(enis.find((e) => e.networkInterfaceId === eniId(2))?.attachedInstanceId).toBe(instanceId(1));
+  });
+
+  it("detaches on desiredState Detached: one call, its RequestId in status and events, Detached only once Describe confirms", async () => {
+    await s.emulator.control.settings({ detachDelayMs: 2000 });
+    await s.emulator.control.addEnis([
+      { networkInterfaceId: eniId(3), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
+    ]);
+    await s.create("to-detach", { networkInterfaceId: eniId(3) });
+    await s.waitFor("to-detach", (r) => r.status?.phase === "Attached");
+    await s.patchSpec("to-detach", { desiredState: "Detached" });
+
+    const [detach] = await waitFor(async () => {
+      const calls = await s.calls(DETACH, eniId(3));
+      return calls.length > 0 ? calls : undefined;
+    });
+    // ECM is still DETACHING: the resource must not claim Detached yet.
+    const during = await s.waitFor("to-detach", (r) => r.status?.requestId === detach?.requestId);
+    expect(during.status?.phase).toBe("Detaching");
+    expect((await s.emulator.control.enis()).find((e) => e.networkInterfaceId === eniId(3))?.state).toBe("DETACHING");
+
+    const done = await s.waitFor("to-detach", (r) => r.status?.phase === "Detached");
+    expect(done.status?.requestId).toBe(detach?.requestId);
+    expect(condition(done, "Ready")).toMatchObject({ status: "True", reason: "Detached" });
+    expect(await s.calls(DETACH, eniId(3))).toHaveLength(1);
+    const describesAfterDetach = (await s.calls(DESCRIBE)).filter(
+      (c) => Date.parse(c.time) >= Date.parse(detach?.time ?? "") + 2000 && c.code === "Success",
+    );
+    expect(describesAfterDetach.length).toBeGreaterThan(0);
+
+    const events = await kubectl([
+      "get",
+      "events",
+      "-n",
+      s.namespace,
+      "--field-selector",
+      "involvedObject.name=to-detach",
+    ]);
+    expect(events.stdout).toMatch(new RegExp(`DetachRequested.*${detach?.requestId ?? "missing"}`));
+    expect(events.stdout).toMatch(new RegExp(`Detached.*${detach?.requestId ?? "missing"}`));
+    const table = await kubectl(["get", "enia", "to-detach", "-n", s.namespace]);
+    expect(table.stdout).toMatch(/NAME\s+ENI\s+INSTANCE\s+REGION\s+DESIRED\s+PHASE\s+REQUEST-ID\s+ERROR\s+AGE/);
+    expect(table.stdout).toContain(detach?.requestId);
+    await s.emulator.control.settings({ detachDelayMs: 200 });
+  });
+
+  it("kubectl delete returns only after the detach is confirmed, and the resource is gone", async () => {
+    await s.emulator.control.settings({ detachDelayMs: 1500 });
+    await s.emulator.control.addEnis([
+      { networkInterfaceId: eniId(4), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
+    ]);
+    await s.create("to-delete", { networkInterfaceId: eniId(4) });
+    await s.waitFor("to-delete", (r) => r.status?.phase === "Attached");
+
+    const started = Date.now();
+    const deleted = await kubectl(["delete", "enia", "to-delete", "-n", s.namespace, "--timeout=60s"]);
+    const tookMs = Date.now() - started;
+    expect(deleted.code).toBe(0);
+    const eni = (await s.emulator.control.enis()).find((e) => e.networkInterfaceId === eniId(4));
+    expect(eni).toMatchObject({ state: "AVAILABLE", attachedInstanceId: null });
+    const detaches = await s.calls(DETACH, eniId(4));
+    expect(detaches.map((c) => c.code)).toEqual(["Success"]);
+    expect(tookMs).toBeGreaterThanOrEqual(1500);
+    expect(await s.get("to-delete")).toBeUndefined();
+  });
+
+  it("exposes controller-runtime and ECM metrics on /metrics", async () => {
+    const metrics = await (await fetch(s.operator.metricsUrl)).text();
+    for (const name of [
+      "controller_runtime_reconcile_total",
+      "controller_runtime_reconcile_errors_total",
+      "controller_runtime_reconcile_time_seconds_bucket",
+      "workqueue_depth",
+      "workqueue_adds_total",
+      "workqueue_queue_duration_seconds_bucket",
+      "workqueue_work_duration_seconds_bucket",
+      "workqueue_retries_total",
+      "ecm_api_request_duration_seconds_bucket",
+      "process_resident_memory_bytes",
+    ]) {
+      expect(metrics).toContain(name);
+    }
+    expect(metrics).toMatch(/ecm_api_requests_total\{action="DetachNetworkInterface",code="Success"\} [1-9]/);
+    expect(metrics).toMatch(/ecm_api_requests_total\{action="AttachNetworkInterface",code="Success"\} [1-9]/);
+  });
+});
+
+describe("readiness", () => {
+  it("/readyz is false until the caches have synced, /healthz is true", async () => {
+    // A user RBAC gives nothing: the operator's lists are refused, so it can never sync.
+    const operator = await startOperator({
+      kubeconfig: await userKubeconfig("no-rights"),
+      namespace: "default",
+      ecmEndpoint: "http://127.0.0.1:9",
+      skipReadyWait: true,
+    });
+    try {
+      expect((await fetch(`${operator.probesUrl}/healthz`)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const ready = await fetch(`${operator.probesUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(operator.logs.some((line) => line.msg === "informer stopped; restarting")).toBe(true);
+    } finally {
+      expect(await operator.stop()).toBe(0);
+    }
+  });
+
+  it("stops cleanly on SIGTERM with exit code 0", async () => {
+    const operator = await startOperator({
+      kubeconfig: inject("kubeconfigPath"),
+      namespace: "default",
+      ecmEndpoint: "http://127.0.0.1:9",
+    });
+    expect((await fetch(`${operator.probesUrl}/readyz`)).status).toBe(200);
+    expect(await operator.stop()).toBe(0);
+    expect(operator.logs.map((line) => line.msg)).toContain("stopped");
+  });
+});

@@ -1,0 +1,119 @@
+// One operator scenario: a namespace of its own, an ECM emulator, and the real operator process
+// watching that namespace. Tests drive resources through the Kubernetes API or kubectl, and read
+// what reached ECM from the emulator's journal.
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { inject } from "vitest";
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/eniattachment.ts";
+import type { EniAttachment, EniAttachmentSpec } from "../../src/api/eniattachment.ts";
+import type { JournalEntry } from "../emulator/journal.ts";
+import { DEFAULT_CREDENTIAL, startEmulator, type EmulatorOptions, type RunningEmulator } from "../emulator/server.ts";
+import { adminKubeConfig, testNamespace } from "./cluster.ts";
+import { startOperator, waitFor, type RunningOperator } from "./operator.ts";
+
+export const REGION = "ap-xian-ecm";
+
+/** A valid ENI id for number n: eni- and 8 lower-case base-36 digits. */
+export function eniId(n: number): string {
+  return `eni-${n.toString(36).padStart(8, "0")}`;
+}
+
+export function instanceId(n: number): string {
+  return `ein-${n.toString(36).padStart(8, "0")}`;
+}
+
+export interface Scenario {
+  namespace: string;
+  emulator: RunningEmulator;
+  operator: RunningOperator;
+  create(name: string, spec: Partial<EniAttachmentSpec> & Pick<EniAttachmentSpec, "networkInterfaceId">): Promise<void>;
+  get(name: string): Promise<EniAttachment | undefined>;
+  patchSpec(name: string, spec: Partial<EniAttachmentSpec>): Promise<void>;
+  delete(name: string): Promise<void>;
+  /** Waits until the resource satisfies `check`, and returns it. */
+  waitFor(name: string, check: (resource: EniAttachment) => boolean, timeoutMs?: number): Promise<EniAttachment>;
+  waitForGone(name: string, timeoutMs?: number): Promise<void>;
+  /** Journal entries for an action, optionally one ENI. */
+  calls(action?: string, networkInterfaceId?: string): Promise<JournalEntry[]>;
+  close(): Promise<void>;
+}
+
+export async function startScenario(
+  prefix: string,
+  options: { emulator?: EmulatorOptions; operatorArgs?: readonly string[] } = {},
+): Promise<Scenario> {
+  const ns = await testNamespace(prefix);
+  const emulator = await startEmulator({ transitionMs: 200, ...options.emulator });
+  let operator: RunningOperator;
+  try {
+    operator = await startOperator({
+      kubeconfig: inject("kubeconfigPath"),
+      namespace: ns.name,
+      ecmEndpoint: emulator.url,
+      credentials: DEFAULT_CREDENTIAL,
+      ...(options.operatorArgs ? { extraArgs: options.operatorArgs } : {}),
+    });
+  } catch (error) {
+    await emulator.close();
+    throw error;
+  }
+  const api = adminKubeConfig().makeApiClient(CustomObjectsApi);
+  const base = { group: GROUP, version: VERSION, plural: PLURAL, namespace: ns.name };
+  const get = async (name: string) => {
+    try {
+      return (await api.getNamespacedCustomObject({ ...base, name })) as EniAttachment;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
+  };
+  return {
+    namespace: ns.name,
+    emulator,
+    operator,
+    create: async (name, spec) => {
+      await api.createNamespacedCustomObject({
+        ...base,
+        body: {
+          apiVersion: API_VERSION,
+          kind: KIND,
+          metadata: { name },
+          spec: { instanceId: instanceId(1), ecmRegion: REGION, ...spec },
+        },
+      });
+    },
+    get,
+    patchSpec: async (name, spec) => {
+      await api.patchNamespacedCustomObject(
+        { ...base, name, body: { spec } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    },
+    delete: async (name) => {
+      await api.deleteNamespacedCustomObject({ ...base, name });
+    },
+    waitFor: (name, check, timeoutMs = 30_000) =>
+      waitFor(async () => {
+        const resource = await get(name);
+        return resource && check(resource) ? resource : undefined;
+      }, timeoutMs),
+    waitForGone: async (name, timeoutMs = 30_000) => {
+      await waitFor(async () => (await get(name)) === undefined, timeoutMs);
+    },
+    calls: async (action, networkInterfaceId) =>
+      (await emulator.control.calls()).filter(
+        (call) =>
+          (action === undefined || call.action === action) &&
+          (networkInterfaceId === undefined ||
+            (call.params as { NetworkInterfaceId?: string } | null)?.NetworkInterfaceId === networkInterfaceId),
+      ),
+    close: async () => {
+      await operator.stop();
+      await emulator.close();
+      await ns.cleanup().catch(() => undefined);
+    },
+  };
+}
+
+export function condition(resource: EniAttachment, type: "Ready" | "Synced") {
+  return resource.status?.conditions?.find((c) => c.type === type);
+}

@@ -1,0 +1,333 @@
+import { describe, expect, it } from "vitest";
+import {
+  RESYNC_MS,
+  decide,
+  lifecycle,
+  orphanedEvent,
+  type CallResult,
+  type Decision,
+  type DecisionInput,
+} from "../../src/controller/decide.ts";
+import { CONFIRM_TIMEOUT_MS } from "../../src/controller/backoff.ts";
+import type { EniAttachment } from "../../src/api/eniattachment.ts";
+import type { EniObservation } from "../../src/ecm/observation.ts";
+import { NOT_FOUND } from "../../src/ecm/observation.ts";
+import {
+  ENI,
+  INSTANCE,
+  NOW,
+  attachedElsewhere,
+  attachedToUs,
+  attaching,
+  detaching,
+  eniAttachment,
+  secondsAgo,
+  secondsFromNow,
+  unattached,
+} from "./fixtures.ts";
+
+const DETACH = "DetachNetworkInterface" as const;
+const ATTACH = "AttachNetworkInterface" as const;
+
+function run(resource: EniAttachment, eni: EniObservation, extra: Partial<DecisionInput> = {}): Decision {
+  return decide({ resource, observed: { ok: true, eni }, now: NOW, jitter: 0.5, ...extra });
+}
+
+function failed(code: string, requestId = "req-failed"): CallResult {
+  return { ok: false, failure: { code, message: `message for ${code}`, requestId } };
+}
+
+function condition(decision: Decision, type: "Ready" | "Synced") {
+  return decision.status.conditions?.find((c) => c.type === type);
+}
+
+describe("the finalizer comes first", () => {
+  it("adds the finalizer before anything else on a new resource", () => {
+    expect(lifecycle(eniAttachment().withoutFinalizer().build())).toBe("addFinalizer");
+  });
+  it("reconciles a resource that has the finalizer", () => {
+    expect(lifecycle(eniAttachment().build())).toBe("reconcile");
+    expect(lifecycle(eniAttachment().deleting().build())).toBe("reconcile");
+  });
+  it("releases a deleted resource with deletionPolicy Orphan without detaching", () => {
+    const resource = eniAttachment().orphan().deleting().build();
+    expect(lifecycle(resource)).toBe("orphan");
+    expect(orphanedEvent(resource)).toMatchObject({ type: "Normal", reason: "Orphaned" });
+    expect(orphanedEvent(resource).message).toContain(ENI);
+  });
+  it("leaves alone a deleted resource whose finalizer is already gone", () => {
+    expect(lifecycle(eniAttachment().deleting().withoutFinalizer().build())).toBe("released");
+  });
+});
+
+describe("an attached resource", () => {
+  it("is Ready with no ECM call when the interface is already attached to its instance", () => {
+    const decision = run(eniAttachment().build(), attachedToUs);
+    expect(decision.step).toEqual({ kind: "none" });
+    expect(decision.status.phase).toBe("Attached");
+    expect(condition(decision, "Ready")).toMatchObject({ status: "True", reason: "Attached" });
+    expect(decision.events).toEqual([expect.objectContaining({ reason: "Attached" })]);
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: RESYNC_MS });
+  });
+
+  it("emits no second Attached event once settled", () => {
+    const settled = run(eniAttachment().build(), attachedToUs);
+    const again = run(eniAttachment().withStatus(settled.status).build(), attachedToUs);
+    expect(again.events).toEqual([]);
+    expect(again.status).toEqual(settled.status);
+  });
+
+  it("calls AttachNetworkInterface when the interface is free", () => {
+    expect(run(eniAttachment().build(), unattached).step).toEqual({ kind: "call", action: ATTACH });
+  });
+
+  it("records the Attach RequestId and polls for confirmation", () => {
+    const decision = run(eniAttachment().build(), unattached, { lastCall: { ok: true, requestId: "req-attach" } });
+    expect(decision.status).toMatchObject({
+      phase: "Attaching",
+      action: ATTACH,
+      requestId: "req-attach",
+      errorCode: "",
+    });
+    expect(decision.events).toEqual([
+      expect.objectContaining({ reason: "AttachRequested", message: expect.stringContaining("req-attach") as string }),
+    ]);
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: 500 });
+  });
+
+  it("calls nothing and says so when the interface is attached to another instance", () => {
+    const decision = run(eniAttachment().build(), attachedElsewhere);
+    expect(decision.step).toEqual({ kind: "none" });
+    expect(condition(decision, "Ready")).toMatchObject({ status: "False", reason: "AttachedElsewhere" });
+    expect(decision.events).toEqual([expect.objectContaining({ type: "Warning", reason: "AttachedElsewhere" })]);
+    const again = run(eniAttachment().withStatus(decision.status).build(), attachedElsewhere);
+    expect(again.events).toEqual([]);
+  });
+
+  it("waits while ECM shows the interface ATTACHING", () => {
+    const decision = run(eniAttachment().build(), attaching);
+    expect(decision.step).toEqual({ kind: "none" });
+    expect(decision.status.phase).toBe("Attaching");
+  });
+
+  it("re-attaches an interface someone detached behind its back", () => {
+    const settled = run(eniAttachment().build(), attachedToUs).status;
+    expect(run(eniAttachment().withStatus(settled).build(), unattached).step).toEqual({ kind: "call", action: ATTACH });
+  });
+});
+
+describe("detaching (desiredState Detached or deletion)", () => {
+  const detachRequested = {
+    phase: "Detaching" as const,
+    action: DETACH,
+    requestId: "req-detach",
+    errorCode: "",
+    attempts: 1,
+    lastAttemptTime: secondsAgo(1),
+  };
+
+  it("makes exactly one DetachNetworkInterface call when the interface is attached", () => {
+    expect(run(eniAttachment().detached().build(), attachedToUs).step).toEqual({ kind: "call", action: DETACH });
+    expect(run(eniAttachment().deleting().build(), attachedToUs).step).toEqual({ kind: "call", action: DETACH });
+  });
+
+  it("writes the RequestId to status and to a DetachRequested event", () => {
+    const decision = run(eniAttachment().detached().build(), attachedToUs, {
+      lastCall: { ok: true, requestId: "req-detach" },
+    });
+    expect(decision.status).toMatchObject({ phase: "Detaching", requestId: "req-detach", attempts: 1 });
+    expect(condition(decision, "Synced")).toMatchObject({ status: "True" });
+    expect(condition(decision, "Ready")).toMatchObject({ status: "False", reason: "Detaching" });
+    expect(decision.events[0]).toMatchObject({ type: "Normal", reason: "DetachRequested" });
+    expect(decision.events[0]?.message).toContain("req-detach");
+  });
+
+  it("does not call again while ECM shows DETACHING, polling at growing intervals", () => {
+    const soon = run(eniAttachment().detached().withStatus(detachRequested).build(), detaching);
+    expect(soon.step).toEqual({ kind: "none" });
+    expect(soon.next).toEqual({ kind: "requeueAfter", ms: 1000 });
+    const later = run(
+      eniAttachment()
+        .detached()
+        .withStatus({ ...detachRequested, lastAttemptTime: secondsAgo(4) })
+        .build(),
+      detaching,
+    );
+    expect(later.next).toEqual({ kind: "requeueAfter", ms: 4000 });
+  });
+
+  it("does not call again while an accepted detach has not shown in Describe yet", () => {
+    const decision = run(eniAttachment().detached().withStatus(detachRequested).build(), attachedToUs);
+    expect(decision.step).toEqual({ kind: "none" });
+  });
+
+  it("calls again when an accepted detach never showed within the confirmation timeout", () => {
+    const stale = { ...detachRequested, lastAttemptTime: secondsAgo(CONFIRM_TIMEOUT_MS / 1000 + 1) };
+    const decision = run(eniAttachment().detached().withStatus(stale).build(), attachedToUs);
+    expect(decision.step).toEqual({ kind: "call", action: DETACH });
+  });
+
+  it("becomes Detached only when Describe confirms, with an event naming the RequestId", () => {
+    const decision = run(eniAttachment().detached().withStatus(detachRequested).build(), unattached);
+    expect(decision.status).toMatchObject({ phase: "Detached", requestId: "req-detach", attachedInstanceId: "" });
+    expect(condition(decision, "Ready")).toMatchObject({ status: "True", reason: "Detached" });
+    expect(decision.events).toEqual([
+      expect.objectContaining({ reason: "Detached", message: expect.stringContaining("req-detach") as string }),
+    ]);
+    expect(decision.step).toEqual({ kind: "none" });
+  });
+
+  it("releases the finalizer of a deleted resource once the detach is confirmed", () => {
+    const decision = run(eniAttachment().deleting().withStatus(detachRequested).build(), unattached);
+    expect(decision.step).toEqual({ kind: "removeFinalizer" });
+    expect(decision.next).toEqual({ kind: "waitForChange" });
+  });
+
+  it("treats an interface attached elsewhere, or gone, as already detached", () => {
+    for (const eni of [attachedElsewhere, NOT_FOUND, unattached]) {
+      const decision = run(eniAttachment().deleting().build(), eni);
+      expect(decision.step).toEqual({ kind: "removeFinalizer" });
+      expect(condition(decision, "Ready")).toMatchObject({ status: "True", reason: "AlreadyDetached" });
+    }
+  });
+});
+
+describe("ECM errors follow the error table", () => {
+  const detachResource = () => eniAttachment().detached().build();
+
+  it("already-detached codes are confirmed with Describe, then release the finalizer", () => {
+    for (const code of ["UnsupportedOperation.AttachmentNotFound", "ResourceNotFound", "ResourceNotFound.Eni"]) {
+      const afterCall = run(eniAttachment().deleting().build(), attachedToUs, { lastCall: failed(code) });
+      expect(afterCall.status).toMatchObject({ errorCode: code, requestId: "req-failed" });
+      expect(condition(afterCall, "Synced")).toMatchObject({ status: "False", reason: code });
+      expect(afterCall.next).toEqual({ kind: "requeueAfter", ms: 0 });
+      const confirmed = run(eniAttachment().deleting().withStatus(afterCall.status).build(), unattached);
+      expect(confirmed.step).toEqual({ kind: "removeFinalizer" });
+      expect(condition(confirmed, "Ready")).toMatchObject({ status: "True", reason: "AlreadyDetached" });
+      expect(confirmed.status.errorCode).toBe(code);
+    }
+  });
+
+  it("retries in-transition codes within seconds, with a Warning event naming code and RequestId", () => {
+    for (const code of ["UnsupportedOperation.InvalidState", "ResourceInUse", "FailedOperation.OperationConflict"]) {
+      const decision = run(detachResource(), attachedToUs, { lastCall: failed(code, "req-busy") });
+      expect(decision.status).toMatchObject({ errorCode: code, phase: "Detaching", attempts: 1 });
+      expect(condition(decision, "Synced")).toMatchObject({ status: "False", reason: code });
+      expect(decision.next).toEqual({ kind: "requeueAfter", ms: 2000 });
+      expect(decision.status.nextAttemptTime).toBe(secondsFromNow(2));
+      expect(decision.events[0]).toMatchObject({ type: "Warning", reason: "DetachFailed" });
+      expect(decision.events[0]?.message).toContain(code);
+      expect(decision.events[0]?.message).toContain("req-busy");
+    }
+  });
+
+  it("does not count throttling as a failure of the resource", () => {
+    const decision = run(detachResource(), attachedToUs, { lastCall: failed("RequestLimitExceeded") });
+    expect(decision.status).toMatchObject({ errorCode: "RequestLimitExceeded", attempts: 0, phase: "Detaching" });
+    expect(decision.events).toEqual([]);
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: 1000 });
+  });
+
+  it("backs service faults off exponentially", () => {
+    const first = run(detachResource(), attachedToUs, { lastCall: failed("InternalError") });
+    expect(first.next).toEqual({ kind: "requeueAfter", ms: 5000 });
+    const third = run(
+      eniAttachment()
+        .detached()
+        .withStatus({ ...first.status, attempts: 2 })
+        .build(),
+      attachedToUs,
+      { lastCall: failed("InternalError") },
+    );
+    expect(third.status.attempts).toBe(3);
+    expect(third.next).toEqual({ kind: "requeueAfter", ms: 20000 });
+  });
+
+  it("waits for nextAttemptTime before calling again", () => {
+    const first = run(detachResource(), attachedToUs, { lastCall: failed("InternalError") });
+    const early = run(eniAttachment().detached().withStatus(first.status).build(), attachedToUs, {
+      now: new Date(NOW.getTime() + 1000),
+    });
+    expect(early.step).toEqual({ kind: "none" });
+    expect(early.next).toEqual({ kind: "requeueAfter", ms: 4000 });
+    const due = run(eniAttachment().detached().withStatus(first.status).build(), attachedToUs, {
+      now: new Date(NOW.getTime() + 5000),
+    });
+    expect(due.step).toEqual({ kind: "call", action: DETACH });
+  });
+
+  it("retries credential failures slowly, and at once when the credentials Secret changes", () => {
+    const decision = run(detachResource(), attachedToUs, { lastCall: failed("AuthFailure.SecretIdNotFound") });
+    expect(decision.status.phase).toBe("Failed");
+    expect(condition(decision, "Synced")).toMatchObject({ status: "False", reason: "AuthFailure.SecretIdNotFound" });
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: 30000 });
+    const resource = eniAttachment().detached().withStatus(decision.status).build();
+    expect(run(resource, attachedToUs).step).toEqual({ kind: "none" });
+    expect(run(resource, attachedToUs, { credentialsChanged: true }).step).toEqual({ kind: "call", action: DETACH });
+  });
+
+  it("never retries an invalid request until the spec changes", () => {
+    const decision = run(detachResource(), attachedToUs, { lastCall: failed("InvalidParameterValue.Malformed") });
+    expect(decision.status.phase).toBe("Failed");
+    expect(decision.next).toEqual({ kind: "waitForChange" });
+    expect(condition(decision, "Ready")).toMatchObject({ status: "False", reason: "DetachFailed" });
+    const same = run(eniAttachment().detached().withStatus(decision.status).build(), attachedToUs);
+    expect(same.step).toEqual({ kind: "none" });
+    expect(same.next).toEqual({ kind: "waitForChange" });
+    const changed = run(eniAttachment().detached().generation(2).withStatus(decision.status).build(), attachedToUs);
+    expect(changed.step).toEqual({ kind: "call", action: DETACH });
+  });
+
+  it("tells a user stuck deleting that deletionPolicy Orphan lets the resource go", () => {
+    const decision = run(eniAttachment().deleting().build(), attachedToUs, {
+      lastCall: failed("UnsupportedOperation"),
+    });
+    expect(condition(decision, "Ready")?.message).toContain("deletionPolicy: Orphan");
+  });
+
+  it("treats an unknown code as a service fault", () => {
+    const decision = run(detachResource(), attachedToUs, { lastCall: failed("SomethingNew.Unheard") });
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: 5000 });
+    expect(decision.status.phase).toBe("Detaching");
+  });
+
+  it("puts a failed Describe's code in Synced and backs off in the queue", () => {
+    const observed = {
+      ok: false as const,
+      failure: { code: "AuthFailure.SignatureFailure", message: "bad", requestId: "r" },
+    };
+    const decision = decide({ resource: detachResource(), observed, now: NOW, jitter: 0.5 });
+    expect(decision.step).toEqual({ kind: "none" });
+    expect(condition(decision, "Synced")).toMatchObject({ status: "False", reason: "AuthFailure.SignatureFailure" });
+    expect(decision.status.errorCode).toBe("AuthFailure.SignatureFailure");
+    expect(decision.next).toEqual({ kind: "backoff", errorClass: "Credentials" });
+    const invalid = decide({
+      resource: detachResource(),
+      observed: { ok: false, failure: { code: "InvalidParameterValue.InvalidRegion", message: "", requestId: "r" } },
+      now: NOW,
+      jitter: 0.5,
+    });
+    expect(invalid.next).toEqual({ kind: "waitForChange" });
+  });
+});
+
+describe("conditions", () => {
+  it("keep lastTransitionTime while their status does not change, and carry observedGeneration", () => {
+    const first = run(eniAttachment().detached().build(), attachedToUs, { lastCall: failed("InternalError") });
+    const later = new Date(NOW.getTime() + 60_000);
+    const second = run(eniAttachment().detached().generation(1).withStatus(first.status).build(), attachedToUs, {
+      lastCall: failed("InternalError"),
+      now: later,
+    });
+    expect(condition(second, "Synced")?.lastTransitionTime).toBe(NOW.toISOString());
+    const settled = run(eniAttachment().detached().withStatus(second.status).build(), unattached, { now: later });
+    expect(condition(settled, "Ready")).toMatchObject({ status: "True", lastTransitionTime: later.toISOString() });
+    expect(condition(settled, "Ready")?.observedGeneration).toBe(1);
+    expect(settled.status.observedGeneration).toBe(1);
+  });
+
+  it("report the instance ECM last saw the interface attached to", () => {
+    expect(run(eniAttachment().build(), attachedToUs).status.attachedInstanceId).toBe(INSTANCE);
+    expect(run(eniAttachment().build(), attachedElsewhere).status.attachedInstanceId).toBe("ein-00000000");
+  });
+});

@@ -1,0 +1,98 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { WorkQueue } from "../../src/controller/workqueue.ts";
+import { retryDelayMs, confirmPollDelayMs } from "../../src/controller/backoff.ts";
+
+describe("the work queue", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("merges duplicate keys", async () => {
+    const queue = new WorkQueue();
+    queue.add("ns/a");
+    queue.add("ns/a");
+    queue.add("ns/b");
+    expect(queue.length).toBe(2);
+    expect(await queue.get()).toBe("ns/a");
+    expect(await queue.get()).toBe("ns/b");
+  });
+
+  it("never hands a key to a second worker while the first processes it", async () => {
+    const queue = new WorkQueue();
+    queue.add("ns/a");
+    expect(await queue.get()).toBe("ns/a");
+    queue.add("ns/a");
+    expect(queue.length).toBe(0);
+    let second: string | undefined;
+    void queue.get().then((key) => (second = key));
+    await Promise.resolve();
+    expect(second).toBeUndefined();
+    queue.done("ns/a");
+    await Promise.resolve();
+    expect(second).toBe("ns/a");
+  });
+
+  it("serves deletions and detaches before routine work", async () => {
+    const queue = new WorkQueue();
+    queue.add("ns/poll-1");
+    queue.add("ns/poll-2");
+    queue.add("ns/delete", "high");
+    queue.add("ns/poll-2", "high");
+    expect([await queue.get(), await queue.get(), await queue.get()]).toEqual(["ns/delete", "ns/poll-2", "ns/poll-1"]);
+  });
+
+  it("keeps only the earliest delayed add of a key", async () => {
+    const queue = new WorkQueue();
+    queue.addAfter("ns/a", 5000);
+    queue.addAfter("ns/a", 1000);
+    queue.addAfter("ns/a", 3000);
+    vi.advanceTimersByTime(999);
+    expect(queue.length).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(queue.length).toBe(1);
+    expect(await queue.get()).toBe("ns/a");
+    queue.done("ns/a");
+    vi.advanceTimersByTime(10_000);
+    expect(queue.length).toBe(0);
+  });
+
+  it("backs a failing key off exponentially until it is forgotten", () => {
+    const queue = new WorkQueue();
+    const delays = [1, 2, 3, 4].map(() => queue.addRateLimited("ns/a", "KubernetesApi"));
+    for (let i = 1; i < delays.length; i++) expect(delays[i]).toBeGreaterThan(delays[i - 1] ?? 0);
+    queue.forget("ns/a");
+    expect(queue.addRateLimited("ns/a", "KubernetesApi")).toBeLessThanOrEqual(240);
+  });
+
+  it("releases waiting workers on shutdown", async () => {
+    const queue = new WorkQueue();
+    const waiting = queue.get();
+    queue.shutDown();
+    expect(await waiting).toBeUndefined();
+    queue.add("ns/a");
+    expect(queue.length).toBe(0);
+  });
+});
+
+describe("backoff arithmetic", () => {
+  it("doubles per failure from the class's base up to its cap", () => {
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => retryDelayMs("InTransition", n, 0.5))).toEqual([
+      2000, 4000, 8000, 16000, 30000, 30000, 30000,
+    ]);
+    expect(retryDelayMs("ServiceFault", 100, 0.5)).toBe(300_000);
+  });
+
+  it("jitters by at most 20% either way", () => {
+    expect(retryDelayMs("ServiceFault", 1, 0)).toBe(4000);
+    expect(retryDelayMs("ServiceFault", 1, 0.999999)).toBe(6000);
+  });
+
+  it("polls for confirmation at 0.5 s, then doubling, capped at 15 s", () => {
+    expect([0, 500, 1000, 2000, 4000, 8000, 16000, 60000].map(confirmPollDelayMs)).toEqual([
+      500, 500, 1000, 2000, 4000, 8000, 15000, 15000,
+    ]);
+  });
+});
