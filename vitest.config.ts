@@ -12,6 +12,8 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/support/global-setup.ts"],
+          // One file at a time: the throughput test measures the quota, not a contended CPU.
+          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 600_000,
         },

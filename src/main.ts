@@ -22,7 +22,7 @@ import { Metrics } from "./observability/metrics.ts";
 /** The ECM client's settings that are not flags. */
 const ECM_TIMEOUT_MS = 10_000;
 const ECM_TRANSPORT_RETRIES = 2;
-const DESCRIBE_BATCH_WINDOW_MS = 50;
+const DESCRIBE_BATCH_WINDOW_MS = 20;
 const RESYNC_MS = 10 * 60_000;
 const SHUTDOWN_GRACE_MS = 20_000;
 
@@ -70,6 +70,8 @@ async function run(config: Config, logger: Logger): Promise<void> {
       events: new EventRecorder(kc, logger),
       ecm,
       describe: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
+      cached: (namespace, name) =>
+        resourceInformers.map((informer) => informer.get(name, namespace)).find((resource) => resource !== undefined),
       credentialsFor: (resource) =>
         resource.spec.credentialsSecretRef
           ? new SecretCredentials(
@@ -114,6 +116,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
   await controller.startInformers();
   if (config.leaderElect) {
     const leaseName = config.leaderElectionId;
+    metrics.leaderStatus.set({ name: leaseName }, 0);
     elector = new LeaderElector(kc, {
       ...DEFAULT_TIMINGS,
       namespace: config.leaderElectionNamespace || podNamespace() || "default",

@@ -15,7 +15,11 @@ export const REGION_PATTERN = "^[a-z]+-[a-z]+-ecm(-[a-z0-9]+)?$";
 // No backslashes: the pattern is embedded in CEL string literals.
 const DNS_SUBDOMAIN_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
-/** A string field checked by CEL so the API server's message names the field and shows a valid example. */
+/**
+ * A string field checked by CEL so the API server's message names the field and shows a valid example.
+ * maxLength only bounds the rules' cost: keep it well above the longest valid value, because a value
+ * over it fails the OpenAPI check alone ("Too long") and the API server then skips every CEL rule.
+ */
 function idField(description: string, pattern: string, shape: string, example: string, maxLength: number) {
   return Type.String({
     description,
@@ -46,14 +50,14 @@ export const EniAttachmentSpecSchema = Type.Object(
       ENI_ID_PATTERN,
       "'eni-' followed by 8 lower-case letters or digits",
       "eni-m6dyj72l",
-      12,
+      64,
     ),
     instanceId: idField(
       "ID of the ECM instance the interface is attached to or detached from. Immutable.",
       INSTANCE_ID_PATTERN,
       "'ein-' or 'ins-' followed by 8 lower-case letters or digits",
       "ein-hcs7jkg4",
-      12,
+      64,
     ),
     ecmRegion: idField(
       "ECM region of the interface and the instance, such as ap-xian-ecm or ap-ningbo-ecm-ct2. Immutable.",

@@ -24,11 +24,11 @@ export function retryDelayMs(policy: RetryPolicyName, failures: number, jitter: 
   return Math.round(exponential * (0.8 + 0.4 * jitter));
 }
 
-export const FIRST_POLL_MS = 500;
+export const FIRST_POLL_MS = 300;
 export const MAX_POLL_MS = 15_000;
 
 /**
- * Confirmation polls after a call ECM accepted: quick at first, then doubling (0.5 s, 1 s, 2 s, 4 s ...)
+ * Confirmation polls after a call ECM accepted: quick at first, then doubling (0.3 s, 0.6 s, 1.2 s, 2.4 s ...)
  * because waiting as long again as already waited doubles the interval.
  */
 export function confirmPollDelayMs(sinceCallMs: number): number {

@@ -5,6 +5,7 @@ import type { ChangeKind, ResilientInformer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { targetOf } from "./decide.ts";
+import { keyOf } from "./keys.ts";
 import type { Reconciler } from "./reconciler.ts";
 import { WorkQueue, type Priority } from "./workqueue.ts";
 
@@ -170,10 +171,6 @@ export class Controller {
     }
     return "normal";
   }
-}
-
-export function keyOf(resource: EniAttachment): string {
-  return `${resource.metadata.namespace ?? ""}/${resource.metadata.name ?? ""}`;
 }
 
 /** Deletions and detaches are served before routine work such as confirmation polls of attached resources. */

@@ -4,10 +4,12 @@ import type { MutatingAction } from "../ecm/actions.ts";
 import type { EcmClient } from "../ecm/client.ts";
 import type { CredentialSource } from "../ecm/credentials.ts";
 import type { DescribeBatcher } from "../ecm/describe-batcher.ts";
+import type { Reservation } from "../ecm/rate-limiter.ts";
 import { EcmError } from "../ecm/errors.ts";
 import type { EniAttachmentClient } from "../kube/eniattachment-client.ts";
 import type { EventRecorder } from "../kube/event-recorder.ts";
 import type { Logger } from "../observability/logger.ts";
+import { keyFor, keyOf } from "./keys.ts";
 import { decide, lifecycle, orphanedEvent, type CallResult, type Next, type Observed } from "./decide.ts";
 
 export interface ReconcilerDeps {
@@ -16,9 +18,13 @@ export interface ReconcilerDeps {
   readonly ecm: EcmClient;
   readonly describe: DescribeBatcher;
   readonly credentialsFor: (resource: EniAttachment) => CredentialSource;
+  /** The informer's copy of a resource. */
+  readonly cached: (namespace: string, name: string) => EniAttachment | undefined;
 }
 
 const WAIT: Next = { kind: "waitForChange" };
+/** A worker waits this long at most for an ECM call slot; a key whose slot is later comes back for it. */
+const MAX_SLOT_WAIT_MS = 100;
 
 /**
  * One reconcile of one key: the finalizer first, then observe, decide, call, decide again, and write
@@ -26,6 +32,14 @@ const WAIT: Next = { kind: "waitForChange" };
  */
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
+  /**
+   * The resourceVersion each of our writes produced, until the cache shows it. Until then the cache
+   * may hold the object from before the write, and a decision about a cloud call needs the status
+   * that write recorded: such reads go to the API server.
+   */
+  private readonly written = new Map<string, string>();
+  /** Call slots reserved by keys that gave their worker back while waiting for them. */
+  private readonly held = new Map<string, { action: MutatingAction; reservation: Reservation }>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -33,18 +47,18 @@ export class Reconciler {
 
   async reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next> {
     const { resources, events } = this.deps;
-    const resource = await resources.get(namespace, name);
+    const resource = await this.read(namespace, name);
     if (!resource) return WAIT;
     switch (lifecycle(resource)) {
       case "released":
         return WAIT;
       case "orphan":
         await events.record(resource, orphanedEvent(resource));
-        await resources.removeFinalizer(resource);
+        this.wrote(await resources.removeFinalizer(resource));
         log.info("released without detaching (deletionPolicy Orphan)");
         return WAIT;
       case "addFinalizer":
-        return this.apply(await resources.addFinalizer(resource), log, credentialsChanged);
+        return this.apply(this.wrote(await resources.addFinalizer(resource)), log, credentialsChanged);
       case "reconcile":
         return this.apply(resource, log, credentialsChanged);
     }
@@ -56,20 +70,64 @@ export class Reconciler {
     const observed = await this.observe(resource, source);
     const jitter = Math.random();
     let decision = decide({ resource, observed, credentialsChanged, now: new Date(), jitter });
+    const key = keyOf(resource);
     if (decision.step.kind === "call") {
-      const lastCall = await this.call(decision.step.action, resource, source, log);
+      const reservation = this.slotFor(key, decision.step.action);
+      const waitMs = reservation.at - Date.now();
+      if (waitMs > MAX_SLOT_WAIT_MS) {
+        // Give the worker back to other keys (confirmations, say) and come back at the slot.
+        this.held.set(key, { action: decision.step.action, reservation });
+        return { kind: "requeueAfter", ms: waitMs };
+      }
+      const lastCall = await this.call(decision.step.action, resource, source, reservation, log);
       decision = decide({ resource, observed, lastCall, credentialsChanged, now: new Date(), jitter });
+    } else {
+      this.held.get(key)?.reservation.cancel();
+      this.held.delete(key);
     }
     let current = resource;
     if (!isDeepStrictEqual(resource.status, decision.status)) {
-      current = (await resources.replaceStatus(resource, decision.status)) ?? resource;
+      current = this.wrote(await resources.replaceStatus(resource, decision.status)) ?? resource;
     }
     for (const event of decision.events) await events.record(current, event);
     if (decision.step.kind === "removeFinalizer") {
-      await resources.removeFinalizer(current);
+      this.wrote(await resources.removeFinalizer(current));
       log.info("finalizer removed");
     }
     return decision.next;
+  }
+
+  /** The slot this key reserved earlier for the action, or a new one. */
+  private slotFor(key: string, action: MutatingAction): Reservation {
+    const held = this.held.get(key);
+    this.held.delete(key);
+    if (held?.action === action) return held.reservation;
+    held?.reservation.cancel();
+    return this.deps.ecm.reserve(action);
+  }
+
+  private async read(namespace: string, name: string): Promise<EniAttachment | undefined> {
+    const key = keyFor(namespace, name);
+    const cached = this.deps.cached(namespace, name);
+    const expected = this.written.get(key);
+    if (cached && (expected === undefined || cached.metadata.resourceVersion === expected)) {
+      this.written.delete(key);
+      return cached;
+    }
+    const fresh = await this.deps.resources.get(namespace, name);
+    if (fresh?.metadata.resourceVersion) this.written.set(key, fresh.metadata.resourceVersion);
+    else this.written.delete(key);
+    return fresh;
+  }
+
+  /** Notes the version a write produced, and passes it on. An object that the write let go is forgotten. */
+  private wrote<T extends EniAttachment | undefined>(result: T): T {
+    const { namespace, name, resourceVersion, deletionTimestamp, finalizers } = result?.metadata ?? {};
+    if (!namespace || !name || !resourceVersion) return result;
+    const key = keyFor(namespace, name);
+    if (deletionTimestamp && (finalizers ?? []).length === 0) this.written.delete(key);
+    else this.written.set(key, resourceVersion);
+    return result;
   }
 
   private async observe(resource: EniAttachment, source: CredentialSource): Promise<Observed> {
@@ -85,12 +143,13 @@ export class Reconciler {
     action: MutatingAction,
     resource: EniAttachment,
     source: CredentialSource,
+    reservation: Reservation,
     log: Logger,
   ): Promise<CallResult> {
     const { networkInterfaceId, instanceId, ecmRegion } = resource.spec;
     const params = { NetworkInterfaceId: networkInterfaceId, InstanceId: instanceId, EcmRegion: ecmRegion };
     try {
-      const { RequestId: requestId } = await this.deps.ecm.call(action, params, source);
+      const { RequestId: requestId } = await this.deps.ecm.call(action, params, source, reservation);
       log.info({ action, requestId }, "ECM call accepted");
       return { ok: true, requestId };
     } catch (error) {

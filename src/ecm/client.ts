@@ -8,7 +8,7 @@ import { ECM_ACTIONS, ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./ac
 import type { CredentialSource, EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
-import { RateLimiter } from "./rate-limiter.ts";
+import { RateLimiter, type Reservation } from "./rate-limiter.ts";
 
 export interface EcmClientOptions {
   readonly endpoint: URL;
@@ -42,15 +42,37 @@ export class EcmClient {
     );
   }
 
-  async call(action: EcmAction, params: Record<string, unknown>, source: CredentialSource): Promise<EcmResponse> {
-    const credential = await this.credentialFrom(action, source);
-    return pRetry(() => this.attempt(action, params, credential), {
-      retries: this.options.transportRetries,
-      minTimeout: 200,
-      maxTimeout: 2000,
-      randomize: true,
-      shouldRetry: ({ error }) => error instanceof EcmError && error.code.startsWith("Transport."),
+  /** Takes the action's next call slot, for a caller that would rather come back than wait for it. */
+  reserve(action: EcmAction): Reservation {
+    return this.limiter(action).reserve();
+  }
+
+  /** Makes the call, in the given slot if one was reserved; retried in place only for transport faults. */
+  async call(
+    action: EcmAction,
+    params: Record<string, unknown>,
+    source: CredentialSource,
+    reservation?: Reservation,
+  ): Promise<EcmResponse> {
+    let slot = reservation;
+    const credential = await this.credentialFrom(action, source).catch((error: unknown) => {
+      slot?.cancel();
+      throw error;
     });
+    return pRetry(
+      () => {
+        const attemptSlot = slot;
+        slot = undefined;
+        return this.attempt(action, params, credential, attemptSlot);
+      },
+      {
+        retries: this.options.transportRetries,
+        minTimeout: 200,
+        maxTimeout: 2000,
+        randomize: true,
+        shouldRetry: ({ error }) => error instanceof EcmError && error.code.startsWith("Transport."),
+      },
+    );
   }
 
   private async credentialFrom(action: EcmAction, source: CredentialSource): Promise<EcmCredential> {
@@ -66,9 +88,10 @@ export class EcmClient {
     action: EcmAction,
     params: Record<string, unknown>,
     credential: EcmCredential,
+    reservation: Reservation | undefined,
   ): Promise<EcmResponse> {
     const limiter = this.limiter(action);
-    await limiter.acquire();
+    await limiter.acquire(reservation);
     const client = new CommonClient(ECM_SIGNING_HOST, ECM_VERSION, {
       credential,
       profile: {

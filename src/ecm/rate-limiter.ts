@@ -1,12 +1,14 @@
 /**
- * A per-action limiter shared by every worker: at most `burst` calls in any window of `burst / qps`
- * seconds (plus a small margin for network jitter). A sliding window, unlike a token bucket whose
- * bucket refills while it is drained, can never put more than the quota into one second of the
- * server's clock, so a burst of work runs at the quota and never provokes RequestLimitExceeded itself.
+ * A per-action limiter shared by every worker: at most `burst` calls start in any window of
+ * `burst / qps` seconds (plus a small margin for jitter between our clock and the server's). A sliding
+ * window, unlike a token bucket that refills while it is drained, never puts more than the quota into
+ * one second of the server's clock, so a burst of work runs at the quota and never provokes
+ * RequestLimitExceeded by itself.
  *
- * When ECM throttles anyway (another client shares the account's quota), `throttled()` halves the
- * allowance and pauses for one window; each window that passes without throttling wins back a tenth
- * of the configured burst.
+ * Slots are handed out in order as reservations, like golang.org/x/time/rate's Reserve: a caller that
+ * would wait long can give its worker back and return at its slot. When ECM throttles anyway (another
+ * client shares the account's quota), `throttled()` halves the allowance, pauses for one window and
+ * voids the reservations not yet used; each window without throttling wins back a tenth of the burst.
  */
 export interface RateLimiterOptions {
   readonly qps: number;
@@ -17,19 +19,32 @@ export interface RateLimiterOptions {
 }
 
 export interface LimiterState {
-  /** Start times of the calls inside the current window, oldest first. */
+  /** Start times of the calls in the current window and of the reserved ones, ascending. */
   readonly starts: readonly number[];
   readonly allowance: number;
   readonly pausedUntil: number;
 }
 
-/** Milliseconds to wait before the next call may start; 0 means now. Pure, tested without timers. */
-export function delayBeforeNextCall(state: LimiterState, windowMs: number, now: number): number {
-  const pause = Math.max(0, state.pausedUntil - now);
-  const inWindow = state.starts.filter((t) => t > now - windowMs);
-  if (inWindow.length < state.allowance) return pause;
-  const oldestThatMustExpire = inWindow[inWindow.length - state.allowance];
-  return Math.max(pause, (oldestThatMustExpire ?? now) + windowMs - now);
+/**
+ * The earliest start, not before `now`, for one more call: after every slot already handed out, after
+ * any pause, and never the (allowance + 1)-th start within one window. Pure, tested without timers.
+ */
+export function nextSlot(state: LimiterState, windowMs: number, now: number): number {
+  const { starts, allowance, pausedUntil } = state;
+  const last = starts.at(-1) ?? now;
+  const windowFull = starts.length >= allowance ? (starts[starts.length - allowance] ?? now) + windowMs : now;
+  return Math.max(now, pausedUntil, last, windowFull);
+}
+
+export interface Reservation {
+  /** When the call may start (ms since the epoch). */
+  readonly at: number;
+  /** Gives the slot back, when the call will not be made after all. */
+  cancel(): void;
+}
+
+interface Slot extends Reservation {
+  readonly epoch: number;
 }
 
 export class RateLimiter {
@@ -40,7 +55,8 @@ export class RateLimiter {
   private allowance: number;
   private pausedUntil = 0;
   private lastRecovery: number;
-  private tail: Promise<void> = Promise.resolve();
+  /** Bumped by throttled(): reservations of an older epoch must queue again. */
+  private epoch = 0;
 
   constructor(options: RateLimiterOptions) {
     if (!(options.qps > 0) || !(options.burst >= 1)) {
@@ -53,11 +69,38 @@ export class RateLimiter {
     this.lastRecovery = this.now();
   }
 
-  /** Resolves when a call may start; callers are served in the order they asked. */
-  acquire(): Promise<void> {
-    const turn = this.tail.then(() => this.waitForSlot());
-    this.tail = turn;
-    return turn;
+  /** Takes the next free slot. */
+  reserve(): Reservation {
+    const now = this.now();
+    this.recover(now);
+    this.starts = this.starts.filter((t) => t > now - this.windowMs);
+    const at = nextSlot(
+      { starts: this.starts, allowance: this.allowance, pausedUntil: this.pausedUntil },
+      this.windowMs,
+      now,
+    );
+    this.starts.push(at);
+    const epoch = this.epoch;
+    const slot: Slot = {
+      at,
+      epoch,
+      cancel: () => {
+        const index = this.starts.indexOf(at);
+        if (epoch === this.epoch && at > this.now() && index >= 0) this.starts.splice(index, 1);
+      },
+    };
+    return slot;
+  }
+
+  /** Resolves when the call may start: at the reserved slot, or the next free one. */
+  async acquire(reservation: Reservation = this.reserve()): Promise<void> {
+    let slot = reservation as Slot;
+    for (;;) {
+      if (slot.epoch !== this.epoch) slot = this.reserve() as Slot;
+      const wait = slot.at - this.now();
+      if (wait <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   /** ECM answered RequestLimitExceeded: back off multiplicatively. */
@@ -66,6 +109,8 @@ export class RateLimiter {
     this.allowance = Math.max(1, Math.floor(this.allowance / 2));
     this.pausedUntil = now + this.windowMs;
     this.lastRecovery = now;
+    this.epoch += 1;
+    this.starts = this.starts.filter((t) => t <= now);
   }
 
   /** The current allowance per window, for metrics and tests. */
@@ -79,23 +124,5 @@ export class RateLimiter {
     if (windows <= 0 || this.allowance >= this.burst) return;
     this.allowance = Math.min(this.burst, this.allowance + windows * Math.max(1, Math.ceil(this.burst / 10)));
     this.lastRecovery += windows * this.windowMs;
-  }
-
-  private async waitForSlot(): Promise<void> {
-    for (;;) {
-      const now = this.now();
-      this.recover(now);
-      this.starts = this.starts.filter((t) => t > now - this.windowMs);
-      const delay = delayBeforeNextCall(
-        { starts: this.starts, allowance: this.allowance, pausedUntil: this.pausedUntil },
-        this.windowMs,
-        now,
-      );
-      if (delay <= 0) {
-        this.starts.push(now);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
   }
 }

@@ -86,17 +86,21 @@ export class EniAttachmentClient {
     return this.patch(resource, patch);
   }
 
-  /** Removes the finalizer at the index it was read at, and only if it is still there. */
-  async removeFinalizer(resource: EniAttachment): Promise<void> {
+  /**
+   * Removes the finalizer at the index it was read at, and only if it is still there. Returns the
+   * object, or undefined when that removal let it be deleted.
+   */
+  async removeFinalizer(resource: EniAttachment): Promise<EniAttachment | undefined> {
     const index = resource.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
-    if (index < 0) return;
+    if (index < 0) return resource;
     try {
-      await this.patch(resource, [
+      return await this.patch(resource, [
         { op: "test", path: `/metadata/finalizers/${index}`, value: FINALIZER },
         { op: "remove", path: `/metadata/finalizers/${index}` },
       ]);
     } catch (error) {
       if (!isNotFound(error)) throw error;
+      return undefined;
     }
   }
 

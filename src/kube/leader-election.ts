@@ -21,6 +21,8 @@ export interface LeaderElectionOptions {
 export const DEFAULT_TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
 const JITTER_FACTOR = 1.2;
 
+type Outcome = "acquired" | "heldByOther" | "failed";
+
 /**
  * Lease-based leader election (coordination.k8s.io/v1), after client-go's LeaderElector. Another
  * holder's lease counts as expired only after leaseDuration has passed on our own clock since we saw
@@ -86,21 +88,23 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     const { retryPeriodMs, renewDeadlineMs, logger } = this.options;
-    let acquired = false;
+    let outcome: Outcome = "failed";
     try {
-      acquired = await this.tryAcquireOrRenew();
+      outcome = await this.tryAcquireOrRenew();
     } catch (err) {
       logger.warn({ err }, "leader election attempt failed");
     }
     if (this.stopped) return;
-    if (acquired) {
+    // Another holder on a lease we led means it is lost now, not at the renew deadline.
+    const lost = this.leading && (outcome === "heldByOther" || Date.now() - this.lastRenew > renewDeadlineMs);
+    if (outcome === "acquired") {
       this.lastRenew = Date.now();
       if (!this.leading) {
         this.setLeading(true);
         logger.info({ identity: this.identity }, "became leader");
         this.options.onStartedLeading();
       }
-    } else if (this.leading && Date.now() - this.lastRenew > renewDeadlineMs) {
+    } else if (lost) {
       this.setLeading(false);
       this.stopped = true;
       logger.error({ identity: this.identity }, "leader lease lost");
@@ -115,7 +119,7 @@ export class LeaderElector {
     this.options.onLeaderChange?.(leading);
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(): Promise<Outcome> {
     const { namespace, name, leaseDurationMs } = this.options;
     const now = new V1MicroTime();
     const durationSeconds = Math.ceil(leaseDurationMs / 1000);
@@ -144,7 +148,7 @@ export class LeaderElector {
     }
     const heldByOther = holder !== "" && holder !== this.identity;
     const expired = Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    if (heldByOther && !expired) return false;
+    if (heldByOther && !expired) return "heldByOther";
     const renewing = holder === this.identity;
     spec.holderIdentity = this.identity;
     spec.leaseDurationSeconds = durationSeconds;
@@ -155,12 +159,12 @@ export class LeaderElector {
     return this.write(() => this.api.replaceNamespacedLease({ name, namespace, body: lease }));
   }
 
-  private async write(request: () => Promise<V1Lease>): Promise<boolean> {
+  private async write(request: () => Promise<V1Lease>): Promise<Outcome> {
     try {
       await request();
-      return true;
+      return "acquired";
     } catch (err) {
-      if (isConflict(err)) return false;
+      if (isConflict(err)) return "failed";
       throw err;
     }
   }

@@ -27,6 +27,7 @@ export interface Scenario {
   operator: RunningOperator;
   create(name: string, spec: Partial<EniAttachmentSpec> & Pick<EniAttachmentSpec, "networkInterfaceId">): Promise<void>;
   get(name: string): Promise<EniAttachment | undefined>;
+  list(): Promise<EniAttachment[]>;
   patchSpec(name: string, spec: Partial<EniAttachmentSpec>): Promise<void>;
   delete(name: string): Promise<void>;
   /** Waits until the resource satisfies `check`, and returns it. */
@@ -82,6 +83,7 @@ export async function startScenario(
       });
     },
     get,
+    list: async () => ((await api.listNamespacedCustomObject({ ...base })) as { items: EniAttachment[] }).items,
     patchSpec: async (name, spec) => {
       await api.patchNamespacedCustomObject(
         { ...base, name, body: { spec } },

@@ -92,7 +92,7 @@ describe("an attached resource", () => {
     expect(decision.events).toEqual([
       expect.objectContaining({ reason: "AttachRequested", message: expect.stringContaining("req-attach") as string }),
     ]);
-    expect(decision.next).toEqual({ kind: "requeueAfter", ms: 500 });
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: 300 });
   });
 
   it("calls nothing and says so when the interface is attached to another instance", () => {

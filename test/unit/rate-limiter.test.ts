@@ -1,20 +1,56 @@
 import { describe, expect, it, vi } from "vitest";
-import { RateLimiter, delayBeforeNextCall } from "../../src/ecm/rate-limiter.ts";
+import { RateLimiter, nextSlot } from "../../src/ecm/rate-limiter.ts";
 
 describe("the per-action rate limiter", () => {
   it("lets a full window of calls start at once, then waits for the oldest to leave the window", () => {
     const starts = Array.from({ length: 20 }, (_, i) => 1000 + i);
-    expect(delayBeforeNextCall({ starts: starts.slice(0, 19), allowance: 20, pausedUntil: 0 }, 1025, 1100)).toBe(0);
-    expect(delayBeforeNextCall({ starts, allowance: 20, pausedUntil: 0 }, 1025, 1100)).toBe(925);
+    expect(nextSlot({ starts: starts.slice(0, 19), allowance: 20, pausedUntil: 0 }, 1025, 1100)).toBe(1100);
+    expect(nextSlot({ starts, allowance: 20, pausedUntil: 0 }, 1025, 1100)).toBe(2025);
+  });
+
+  it("hands slots out in order, after those already reserved", () => {
+    expect(nextSlot({ starts: [1000, 1500], allowance: 20, pausedUntil: 0 }, 1025, 1100)).toBe(1500);
   });
 
   it("waits out a pause after throttling", () => {
-    expect(delayBeforeNextCall({ starts: [], allowance: 10, pausedUntil: 5000 }, 1025, 4000)).toBe(1000);
+    expect(nextSlot({ starts: [], allowance: 10, pausedUntil: 5000 }, 1025, 4000)).toBe(5000);
   });
 
-  it("with a reduced allowance, waits for the call that must expire", () => {
-    const starts = [0, 100, 200, 300];
-    expect(delayBeforeNextCall({ starts, allowance: 2, pausedUntil: 0 }, 1000, 500)).toBe(700);
+  it("with a reduced allowance, waits for the call that must leave the window", () => {
+    expect(nextSlot({ starts: [0, 100, 200, 300], allowance: 2, pausedUntil: 0 }, 1000, 500)).toBe(1200);
+  });
+
+  it("gives a cancelled slot to the next caller", () => {
+    const limiter = new RateLimiter({ qps: 1, burst: 1, marginMs: 0, now: () => 0 });
+    expect(limiter.reserve().at).toBe(0);
+    const second = limiter.reserve();
+    expect(second.at).toBe(1000);
+    second.cancel();
+    expect(limiter.reserve().at).toBe(1000);
+  });
+
+  it("sends the holders of unused slots to the back of the line after throttling", async () => {
+    vi.useFakeTimers();
+    try {
+      const limiter = new RateLimiter({ qps: 2, burst: 2, marginMs: 0 });
+      const t0 = Date.now();
+      limiter.reserve();
+      limiter.reserve();
+      const third = limiter.reserve();
+      expect(third.at - t0).toBe(1000);
+      limiter.throttled();
+      let startedAt = 0;
+      const started = limiter.acquire(third).then(() => (startedAt = Date.now() - t0));
+      const next = limiter.reserve();
+      await vi.advanceTimersByTimeAsync(5000);
+      await started;
+      // Its slot was void: it queued again, behind the one-window pause.
+      expect(startedAt).toBe(1000);
+      // The halved allowance: the next call waits for a whole window after that one.
+      expect(next.at - t0).toBe(2000);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("never starts more than qps calls within any window", async () => {

@@ -90,9 +90,9 @@ describe("backoff arithmetic", () => {
     expect(retryDelayMs("ServiceFault", 1, 0.999999)).toBe(6000);
   });
 
-  it("polls for confirmation at 0.5 s, then doubling, capped at 15 s", () => {
-    expect([0, 500, 1000, 2000, 4000, 8000, 16000, 60000].map(confirmPollDelayMs)).toEqual([
-      500, 500, 1000, 2000, 4000, 8000, 15000, 15000,
+  it("polls for confirmation at 0.3 s, then doubling, capped at 15 s", () => {
+    expect([0, 300, 600, 1200, 2400, 4800, 16000, 60000].map(confirmPollDelayMs)).toEqual([
+      300, 300, 600, 1200, 2400, 4800, 15000, 15000,
     ]);
   });
 });

@@ -1,0 +1,94 @@
+import { CoreV1Api } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminKubeConfig, kubectl } from "../support/cluster.ts";
+import { REGION, condition, eniId, instanceId, startScenario, type Scenario } from "../support/scenario.ts";
+
+const TEAM = { secretId: "AKIDteamCREDENTIALS0000000000000000", secretKey: "teamSecretKeyDoNotLeak00000000000" };
+
+describe("per-resource credentials from a Secret", () => {
+  let s: Scenario;
+  let core: CoreV1Api;
+  beforeAll(async () => {
+    s = await startScenario("credentials", {
+      emulator: {
+        credentials: [
+          { secretId: "AKIDemulatorDEFAULT00000000000000000", secretKey: "emulatorSecretKeyDEFAULT00000000" },
+          TEAM,
+        ],
+      },
+    });
+    core = adminKubeConfig().makeApiClient(CoreV1Api);
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it("reports a missing Secret, then uses it as soon as it exists, without waiting for the slow retry", async () => {
+    await s.emulator.control.addEnis([
+      { networkInterfaceId: eniId(1), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
+    ]);
+    await s.create("team", {
+      networkInterfaceId: eniId(1),
+      desiredState: "Detached",
+      credentialsSecretRef: { name: "team-ecm" },
+    });
+    const waiting = await s.waitFor("team", (r) => r.status?.errorCode === "Credentials.Unavailable");
+    expect(waiting.status?.phase).toBe("Failed");
+    expect(condition(waiting, "Synced")?.message).toContain("team-ecm");
+
+    const created = Date.now();
+    await core.createNamespacedSecret({
+      namespace: s.namespace,
+      body: { metadata: { name: "team-ecm" }, stringData: { secretId: TEAM.secretId, secretKey: TEAM.secretKey } },
+    });
+    const done = await s.waitFor("team", (r) => r.status?.phase === "Detached", 20_000);
+    console.log(`detached ${Date.now() - created} ms after the Secret appeared`);
+    expect(Date.now() - created).toBeLessThan(10_000);
+    const detach = (await s.calls("DetachNetworkInterface", eniId(1)))[0];
+    expect(detach?.secretId).toBe(TEAM.secretId);
+    expect(done.status?.requestId).toBe(detach?.requestId);
+  });
+
+  it("retries at once when a Secret with wrong keys is corrected", async () => {
+    await s.emulator.control.addEnis([
+      { networkInterfaceId: eniId(2), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
+    ]);
+    await core.createNamespacedSecret({
+      namespace: s.namespace,
+      body: {
+        metadata: { name: "wrong-ecm" },
+        stringData: { secretId: TEAM.secretId, secretKey: "notTheRightKeyAtAll000000000000" },
+      },
+    });
+    await s.create("wrong", {
+      networkInterfaceId: eniId(2),
+      desiredState: "Detached",
+      credentialsSecretRef: { name: "wrong-ecm" },
+    });
+    const failing = await s.waitFor("wrong", (r) => r.status?.errorCode === "AuthFailure.SignatureFailure");
+    expect(condition(failing, "Synced")).toMatchObject({ status: "False", reason: "AuthFailure.SignatureFailure" });
+
+    const fixed = Date.now();
+    await core.replaceNamespacedSecret({
+      name: "wrong-ecm",
+      namespace: s.namespace,
+      body: { metadata: { name: "wrong-ecm" }, stringData: { secretId: TEAM.secretId, secretKey: TEAM.secretKey } },
+    });
+    await s.waitFor("wrong", (r) => r.status?.phase === "Detached", 20_000);
+    expect(Date.now() - fixed).toBeLessThan(10_000);
+  });
+
+  it("never shows secret values in status, events, logs or metrics", async () => {
+    const everything = [
+      JSON.stringify(await s.get("team")),
+      JSON.stringify(await s.get("wrong")),
+      (await kubectl(["get", "events", "-n", s.namespace, "-o", "yaml"])).stdout,
+      JSON.stringify(s.operator.logs),
+      s.operator.stderr(),
+      await (await fetch(s.operator.metricsUrl)).text(),
+    ].join("\n");
+    expect(everything).not.toContain(TEAM.secretKey);
+    expect(everything).not.toContain("notTheRightKeyAtAll");
+    expect(everything).not.toContain("emulatorSecretKeyDEFAULT");
+  });
+});

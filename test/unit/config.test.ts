@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseBindAddress, parseConfig } from "../../src/config.ts";
+
+describe("operator flags", () => {
+  it("has controller-runtime's defaults", () => {
+    const config = parseConfig([], {});
+    expect(config).toMatchObject({
+      kubeconfig: undefined,
+      watchNamespaces: [],
+      metricsBindAddress: { host: "0.0.0.0", port: 8080 },
+      healthProbeBindAddress: { host: "0.0.0.0", port: 8081 },
+      leaderElect: false,
+      ecmQps: 20,
+      ecmBurst: 20,
+      logLevel: "info",
+    });
+    expect(config !== "help" && config.ecmEndpoint.href).toBe("https://ecm.tencentcloudapi.com/");
+  });
+
+  it("takes each flag from the environment, and a flag over the environment", () => {
+    const env = { WATCH_NAMESPACE: "a,b", ECM_QPS: "10", LEADER_ELECT: "true", METRICS_BIND_ADDRESS: "0" };
+    expect(parseConfig([], env)).toMatchObject({
+      watchNamespaces: ["a", "b"],
+      ecmQps: 10,
+      leaderElect: true,
+      metricsBindAddress: undefined,
+    });
+    expect(parseConfig(["--ecm-qps=5", "--watch-namespace", "c", "--watch-namespace=d"], env)).toMatchObject({
+      ecmQps: 5,
+      watchNamespaces: ["c", "d"],
+    });
+  });
+
+  it("reads a bare --leader-elect as true", () => {
+    expect(parseConfig(["--leader-elect"], {})).toMatchObject({ leaderElect: true });
+    expect(parseConfig(["--leader-elect=false"], { LEADER_ELECT: "true" })).toMatchObject({ leaderElect: false });
+  });
+
+  it.each([
+    [["--ecm-qps=0"], /--ecm-qps must be a number >= 0.001, got "0"/],
+    [["--ecm-burst=2.5"], /--ecm-burst must be an integer >= 1/],
+    [["--max-concurrent-reconciles=none"], /--max-concurrent-reconciles must be an integer/],
+    [["--log-level=loud"], /--log-level must be one of/],
+    [["--ecm-endpoint=ftp://x"], /--ecm-endpoint must be an http or https URL/],
+    [["--ecm-endpoint=not a url"], /is not a URL/],
+    [["--metrics-bind-address=8080"], /--metrics-bind-address must be HOST:PORT, :PORT or 0/],
+    [["--leader-elect=maybe"], /--leader-elect must be true or false/],
+    [["--no-such-flag"], /Unknown option '--no-such-flag'/],
+  ])("refuses %j with a clear message", (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(ConfigError);
+    expect(() => parseConfig(argv, {})).toThrow(message);
+  });
+
+  it("parses bind addresses, IPv6 included", () => {
+    expect(parseBindAddress("x", "127.0.0.1:0")).toEqual({ host: "127.0.0.1", port: 0 });
+    expect(parseBindAddress("x", "[::1]:9090")).toEqual({ host: "::1", port: 9090 });
+    expect(() => parseBindAddress("x", ":70000")).toThrow(/HOST:PORT/);
+  });
+});
