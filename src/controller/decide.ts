@@ -69,7 +69,18 @@ export interface Decision {
   readonly next: Next;
 }
 
-/** Where the finalizer stands, decided before anything else (and before any cloud call). */
+/**
+ * Where the finalizer stands, decided before anything else.
+ *
+ * Flow: a live resource without the finalizer gets it before any cloud call ("addFinalizer"); a live
+ * or deleted resource with it is reconciled; a deleted one with deletionPolicy Orphan is let go
+ * without a call ("orphan"); a deleted one without it is no longer ours ("released").
+ * Guarantees: the finalizer is removed only by `decide` once Describe shows the interface not attached
+ * to spec.instanceId, or for Orphan. Its patches carry JSON-patch `test` operations, so a concurrent
+ * change to the finalizer list makes them fail instead of being overwritten. Cleanup is safe to run
+ * twice: a second detach of a detached interface is an "already done" answer, confirmed by Describe.
+ * Caveat: deleting the namespace or the CRD while the operator is down leaves resources waiting for it.
+ */
 export type Lifecycle = "addFinalizer" | "reconcile" | "orphan" | "released";
 
 export function lifecycle(resource: EniAttachment): Lifecycle {
@@ -349,11 +360,17 @@ function observationFailed(ctx: Context, failure: CallFailure): Decision {
   const detail = `DescribeNetworkInterfaces failed with ${failure.code}: ${failure.message} (RequestId ${failure.requestId || "none"})`;
   const needsUser = errorClass === "InvalidRequest" || errorClass === "Credentials";
   const previousReady = findCondition(ctx.prev.conditions, "Ready");
+  // While an accepted call awaits confirmation, its empty errorCode is what says it succeeded: a
+  // failed Describe then shows in Synced only, so that it cannot make the call look failed and repeat it.
+  const confirming = ctx.currentOperation && lastCallSucceeded(ctx);
   return {
     step: { kind: "none" },
     status: status(
       ctx,
-      { errorCode: failure.code, errorMessage: failure.message, ...(needsUser ? { phase: "Failed" as const } : {}) },
+      {
+        ...(confirming ? {} : { errorCode: failure.code, errorMessage: failure.message }),
+        ...(needsUser ? { phase: "Failed" as const } : {}),
+      },
       [
         needsUser
           ? failedReady(ctx, failure.code)

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/operator.ts";
-import { REGION, eniId, instanceId, startScenario, type Scenario } from "../support/scenario.ts";
+import { REGION, eniId, instanceId, useScenario } from "../support/scenario.ts";
 
 const COUNT = 200;
 const QUOTA = 20;
@@ -11,10 +11,9 @@ async function inBatches<T>(items: readonly T[], size: number, work: (item: T) =
 }
 
 describe(`a burst of ${COUNT} deletions`, () => {
-  let s: Scenario;
+  const s = useScenario("burst");
   const names = Array.from({ length: COUNT }, (_, i) => `burst-${i}`);
   beforeAll(async () => {
-    s = await startScenario("burst");
     await s.emulator.control.addEnis(
       names.map((_, i) => ({
         networkInterfaceId: eniId(1000 + i),
@@ -24,9 +23,6 @@ describe(`a burst of ${COUNT} deletions`, () => {
     );
     await inBatches(names, 25, (name) => s.create(name, { networkInterfaceId: eniId(1000 + names.indexOf(name)) }));
     await inBatches(names, 50, (name) => s.waitFor(name, (r) => r.status?.phase === "Attached", 120_000));
-  });
-  afterAll(async () => {
-    await s.close();
   });
 
   it("runs at the 20/s quota without provoking RequestLimitExceeded, within 5% of 200/20 s", async () => {

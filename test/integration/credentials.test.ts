@@ -1,27 +1,14 @@
 import { CoreV1Api } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { adminKubeConfig, kubectl } from "../support/cluster.ts";
-import { REGION, condition, eniId, instanceId, startScenario, type Scenario } from "../support/scenario.ts";
+import { DEFAULT_CREDENTIAL } from "../emulator/server.ts";
+import { REGION, condition, eniId, instanceId, useScenario } from "../support/scenario.ts";
 
 const TEAM = { secretId: "AKIDteamCREDENTIALS0000000000000000", secretKey: "teamSecretKeyDoNotLeak00000000000" };
 
 describe("per-resource credentials from a Secret", () => {
-  let s: Scenario;
-  let core: CoreV1Api;
-  beforeAll(async () => {
-    s = await startScenario("credentials", {
-      emulator: {
-        credentials: [
-          { secretId: "AKIDemulatorDEFAULT00000000000000000", secretKey: "emulatorSecretKeyDEFAULT00000000" },
-          TEAM,
-        ],
-      },
-    });
-    core = adminKubeConfig().makeApiClient(CoreV1Api);
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  const s = useScenario("credentials", { emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM] } });
+  const core = adminKubeConfig().makeApiClient(CoreV1Api);
 
   it("reports a missing Secret, then uses it as soon as it exists, without waiting for the slow retry", async () => {
     await s.emulator.control.addEnis([

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ecmClient, loopbackAgent } from "../emulator/clients.ts";
 import { kubectl } from "../support/cluster.ts";
 import { waitFor } from "../support/operator.ts";
-import { REGION, condition, eniId, instanceId, startScenario, type Scenario } from "../support/scenario.ts";
+import { REGION, condition, eniId, instanceId, useScenario, type Scenario } from "../support/scenario.ts";
 
 const DETACH = "DetachNetworkInterface";
 const DESCRIBE = "DescribeNetworkInterfaces";
@@ -29,13 +29,7 @@ const CASES = [
 ] as const;
 
 describe("each class of the error table", () => {
-  let s: Scenario;
-  beforeAll(async () => {
-    s = await startScenario("errors");
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  const s = useScenario("errors");
 
   it("lands the code in status.errorCode and Synced.reason, and retries (or not) as the table says", async () => {
     await s.emulator.control.addEnis(
@@ -97,14 +91,8 @@ describe("each class of the error table", () => {
 });
 
 describe("throttling", () => {
-  let s: Scenario;
-  beforeAll(async () => {
-    // An operator of its own: RequestLimitExceeded slows its shared Detach limiter for every resource.
-    s = await startScenario("throttled");
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  // An operator of its own: RequestLimitExceeded slows its shared Detach limiter for every resource.
+  const s = useScenario("throttled");
 
   it("is retried about once a second, slows the shared limiter, and never counts as a failed attempt", async () => {
     await s.emulator.control.addEnis([
@@ -153,13 +141,7 @@ async function quiet(s: Scenario): Promise<void> {
 }
 
 describe("already-detached answers", () => {
-  let s: Scenario;
-  beforeAll(async () => {
-    s = await startScenario("already");
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  const s = useScenario("already");
 
   it.each([
     ["UnsupportedOperation.AttachmentNotFound", 200],

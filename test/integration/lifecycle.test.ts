@@ -1,22 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { FINALIZER } from "../../src/api/eniattachment.ts";
-import { kubectl, userKubeconfig } from "../support/cluster.ts";
+import { DEFAULT_CREDENTIAL, startEmulator } from "../emulator/server.ts";
+import { kubectl, testNamespace, userKubeconfig } from "../support/cluster.ts";
 import { startOperator, waitFor } from "../support/operator.ts";
-import { REGION, condition, eniId, instanceId, startScenario, type Scenario } from "../support/scenario.ts";
+import { REGION, condition, eniId, instanceId, useScenario } from "../support/scenario.ts";
 
 const ATTACH = "AttachNetworkInterface";
 const DETACH = "DetachNetworkInterface";
 const DESCRIBE = "DescribeNetworkInterfaces";
 
 describe("attaching, detaching and deleting", () => {
-  let s: Scenario;
-  beforeAll(async () => {
-    s = await startScenario("lifecycle");
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  const s = useScenario("lifecycle");
 
   it("leaves an interface already attached to its instance alone, and reports it Ready", async () => {
     await s.emulator.control.addEnis([
@@ -129,6 +124,35 @@ describe("attaching, detaching and deleting", () => {
   });
 });
 
+/** What the operator needs in the namespace it watches, granted to one user. */
+function operatorRole(namespace: string, user: string): string {
+  const rules = [
+    { apiGroups: ["ecm.eni-operator.io"], resources: ["eniattachments"], verbs: ["get", "list", "watch", "patch"] },
+    { apiGroups: ["ecm.eni-operator.io"], resources: ["eniattachments/status"], verbs: ["update"] },
+    { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+  ];
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: [
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "eni-operator", namespace },
+        rules,
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "eni-operator", namespace },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "eni-operator" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+      },
+    ],
+  });
+}
+
 describe("readiness", () => {
   it("/readyz is false until the caches have synced, /healthz is true", async () => {
     // A user RBAC gives nothing: the operator's lists are refused, so it can never sync.
@@ -146,6 +170,50 @@ describe("readiness", () => {
       expect(operator.logs.some((line) => line.msg === "informer stopped; restarting")).toBe(true);
     } finally {
       expect(await operator.stop()).toBe(0);
+    }
+  });
+
+  it("recovers by itself once RBAC lets it list, then syncs and reconciles", async () => {
+    const ns = await testNamespace("late-rights");
+    const emulator = await startEmulator({ transitionMs: 100 });
+    const operator = await startOperator({
+      kubeconfig: await userKubeconfig("late-rights"),
+      namespace: ns.name,
+      ecmEndpoint: emulator.url,
+      credentials: DEFAULT_CREDENTIAL,
+      skipReadyWait: true,
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect((await fetch(`${operator.probesUrl}/readyz`)).status).toBe(503);
+      const granted = await kubectl(["apply", "-n", ns.name, "-f", "-"], {
+        input: operatorRole(ns.name, "late-rights"),
+      });
+      expect(granted.code, granted.stderr).toBe(0);
+      await waitFor(async () => (await fetch(`${operator.probesUrl}/readyz`)).ok, 40_000, 250);
+
+      await emulator.control.addEnis([{ networkInterfaceId: eniId(9), ecmRegion: REGION }]);
+      const created = await kubectl(["apply", "-n", ns.name, "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: "ecm.eni-operator.io/v1alpha1",
+          kind: "EniAttachment",
+          metadata: { name: "after-rights" },
+          spec: { networkInterfaceId: eniId(9), instanceId: instanceId(1), ecmRegion: REGION },
+        }),
+      });
+      expect(created.code, created.stderr).toBe(0);
+      const ready = await kubectl([
+        "wait",
+        "--for=condition=Ready",
+        "enia/after-rights",
+        "-n",
+        ns.name,
+        "--timeout=30s",
+      ]);
+      expect(ready.code, ready.stderr).toBe(0);
+    } finally {
+      expect(await operator.stop()).toBe(0);
+      await emulator.close();
     }
   });
 

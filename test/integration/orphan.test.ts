@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { kubectl } from "../support/cluster.ts";
 import { waitFor } from "../support/operator.ts";
-import { REGION, eniId, instanceId, startScenario, type Scenario } from "../support/scenario.ts";
+import { REGION, eniId, instanceId, useScenario } from "../support/scenario.ts";
 
 const DETACH = "DetachNetworkInterface";
 
 describe("deletionPolicy: Orphan", () => {
-  let s: Scenario;
-  beforeAll(async () => {
-    s = await startScenario("orphan");
-  });
-  afterAll(async () => {
-    await s.close();
-  });
+  const s = useScenario("orphan");
 
   async function events(name: string): Promise<string> {
     return (await kubectl(["get", "events", "-n", s.namespace, "--field-selector", `involvedObject.name=${name}`]))

@@ -2,7 +2,7 @@
 // watching that namespace. Tests drive resources through the Kubernetes API or kubectl, and read
 // what reached ECM from the emulator's journal.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/eniattachment.ts";
 import type { EniAttachment, EniAttachmentSpec } from "../../src/api/eniattachment.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
@@ -24,7 +24,9 @@ export function instanceId(n: number): string {
 export interface Scenario {
   namespace: string;
   emulator: RunningEmulator;
-  operator: RunningOperator;
+  readonly operator: RunningOperator;
+  /** SIGKILLs the operator, as a node failure or OOM kill would, and starts a new one. */
+  crashAndRestartOperator(): Promise<void>;
   create(name: string, spec: Partial<EniAttachmentSpec> & Pick<EniAttachmentSpec, "networkInterfaceId">): Promise<void>;
   get(name: string): Promise<EniAttachment | undefined>;
   list(): Promise<EniAttachment[]>;
@@ -44,15 +46,17 @@ export async function startScenario(
 ): Promise<Scenario> {
   const ns = await testNamespace(prefix);
   const emulator = await startEmulator({ transitionMs: 200, ...options.emulator });
-  let operator: RunningOperator;
-  try {
-    operator = await startOperator({
+  const launch = () =>
+    startOperator({
       kubeconfig: inject("kubeconfigPath"),
       namespace: ns.name,
       ecmEndpoint: emulator.url,
       credentials: DEFAULT_CREDENTIAL,
       ...(options.operatorArgs ? { extraArgs: options.operatorArgs } : {}),
     });
+  let operator: RunningOperator;
+  try {
+    operator = await launch();
   } catch (error) {
     await emulator.close();
     throw error;
@@ -70,7 +74,14 @@ export async function startScenario(
   return {
     namespace: ns.name,
     emulator,
-    operator,
+    get operator() {
+      return operator;
+    },
+    crashAndRestartOperator: async () => {
+      operator.process.kill("SIGKILL");
+      await operator.stop();
+      operator = await launch();
+    },
     create: async (name, spec) => {
       await api.createNamespacedCustomObject({
         ...base,
@@ -114,6 +125,26 @@ export async function startScenario(
       await ns.cleanup().catch(() => undefined);
     },
   };
+}
+
+/**
+ * A scenario started before the enclosing describe block's tests and closed after them. The returned
+ * object forwards to it, so tests use it as if it were the scenario itself.
+ */
+export function useScenario(prefix: string, options: Parameters<typeof startScenario>[1] = {}): Scenario {
+  let current: Scenario | undefined;
+  beforeAll(async () => {
+    current = await startScenario(prefix, options);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  return new Proxy({} as Scenario, {
+    get: (_target, property) => {
+      if (!current) throw new Error(`scenario ${prefix} used outside its describe block's tests`);
+      return Reflect.get(current, property) as unknown;
+    },
+  });
 }
 
 export function condition(resource: EniAttachment, type: "Ready" | "Synced") {

@@ -311,6 +311,25 @@ describe("ECM errors follow the error table", () => {
   });
 });
 
+describe("a failed Describe while an accepted detach awaits confirmation", () => {
+  it("shows in Synced, and does not make the detach look failed and repeat it", () => {
+    const accepted = run(eniAttachment().detached().build(), attachedToUs, {
+      lastCall: { ok: true, requestId: "req-1" },
+    });
+    const observed = { ok: false as const, failure: { code: "InternalError", message: "oops", requestId: "req-2" } };
+    const failedDescribe = decide({
+      resource: eniAttachment().detached().withStatus(accepted.status).build(),
+      observed,
+      now: NOW,
+      jitter: 0.5,
+    });
+    expect(condition(failedDescribe, "Synced")).toMatchObject({ status: "False", reason: "InternalError" });
+    expect(failedDescribe.status).toMatchObject({ requestId: "req-1", errorCode: "" });
+    const recovered = run(eniAttachment().detached().withStatus(failedDescribe.status).build(), attachedToUs);
+    expect(recovered.step).toEqual({ kind: "none" });
+  });
+});
+
 describe("conditions", () => {
   it("keep lastTransitionTime while their status does not change, and carry observedGeneration", () => {
     const first = run(eniAttachment().detached().build(), attachedToUs, { lastCall: failed("InternalError") });
