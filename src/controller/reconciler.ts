@@ -4,7 +4,7 @@ import type { MutatingAction } from "../ecm/actions.ts";
 import type { EcmClient } from "../ecm/client.ts";
 import type { CredentialSource } from "../ecm/credentials.ts";
 import type { DescribeBatcher } from "../ecm/describe-batcher.ts";
-import type { Reservation } from "../ecm/rate-limiter.ts";
+import type { Ticket } from "../ecm/rate-limiter.ts";
 import { EcmError } from "../ecm/errors.ts";
 import type { EniAttachmentClient } from "../kube/eniattachment-client.ts";
 import type { EventRecorder } from "../kube/event-recorder.ts";
@@ -23,8 +23,13 @@ export interface ReconcilerDeps {
 }
 
 const WAIT: Next = { kind: "waitForChange" };
-/** A worker waits this long at most for an ECM call slot; a key whose slot is later comes back for it. */
-const MAX_SLOT_WAIT_MS = 100;
+/**
+ * A worker waits this long at most for its turn at ECM; a key whose turn is later gives the worker
+ * back and returns this much ahead of its turn, time enough to observe again and be there on time:
+ * a call started late would push every later call back.
+ */
+const MAX_TURN_WAIT_MS = 300;
+const RETURN_AHEAD_MS = 200;
 
 /**
  * One reconcile of one key: the finalizer first, then observe, decide, call, decide again, and write
@@ -38,8 +43,8 @@ export class Reconciler {
    * that write recorded: such reads go to the API server.
    */
   private readonly written = new Map<string, string>();
-  /** Call slots reserved by keys that gave their worker back while waiting for them. */
-  private readonly held = new Map<string, { action: MutatingAction; reservation: Reservation }>();
+  /** Tickets of keys that gave their worker back while waiting for their turn. */
+  private readonly held = new Map<string, { action: MutatingAction; ticket: Ticket }>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -48,11 +53,16 @@ export class Reconciler {
   async reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next> {
     const { resources, events } = this.deps;
     const resource = await this.read(namespace, name);
-    if (!resource) return WAIT;
+    if (!resource) {
+      this.giveBackTicket(keyFor(namespace, name));
+      return WAIT;
+    }
     switch (lifecycle(resource)) {
       case "released":
+        this.giveBackTicket(keyOf(resource));
         return WAIT;
       case "orphan":
+        this.giveBackTicket(keyOf(resource));
         await events.record(resource, orphanedEvent(resource));
         this.wrote(await resources.removeFinalizer(resource));
         log.info("released without detaching (deletionPolicy Orphan)");
@@ -72,18 +82,17 @@ export class Reconciler {
     let decision = decide({ resource, observed, credentialsChanged, now: new Date(), jitter });
     const key = keyOf(resource);
     if (decision.step.kind === "call") {
-      const reservation = this.slotFor(key, decision.step.action);
-      const waitMs = reservation.at - Date.now();
-      if (waitMs > MAX_SLOT_WAIT_MS) {
-        // Give the worker back to other keys (confirmations, say) and come back at the slot.
-        this.held.set(key, { action: decision.step.action, reservation });
-        return { kind: "requeueAfter", ms: waitMs };
+      const ticket = this.ticketFor(key, decision.step.action);
+      const waitMs = ticket.at - Date.now();
+      if (waitMs > MAX_TURN_WAIT_MS) {
+        // Give the worker back to other keys (confirmations, say) and come back for our turn.
+        this.held.set(key, { action: decision.step.action, ticket });
+        return { kind: "requeueAfter", ms: waitMs - RETURN_AHEAD_MS };
       }
-      const lastCall = await this.call(decision.step.action, resource, source, reservation, log);
+      const lastCall = await this.call(decision.step.action, resource, source, ticket, log);
       decision = decide({ resource, observed, lastCall, credentialsChanged, now: new Date(), jitter });
     } else {
-      this.held.get(key)?.reservation.cancel();
-      this.held.delete(key);
+      this.giveBackTicket(key);
     }
     let current = resource;
     if (!isDeepStrictEqual(resource.status, decision.status)) {
@@ -97,12 +106,18 @@ export class Reconciler {
     return decision.next;
   }
 
-  /** The slot this key reserved earlier for the action, or a new one. */
-  private slotFor(key: string, action: MutatingAction): Reservation {
+  /** The place in line of a call that will not be made goes to the callers behind it. */
+  private giveBackTicket(key: string): void {
+    this.held.get(key)?.ticket.cancel();
+    this.held.delete(key);
+  }
+
+  /** The ticket this key took earlier for the action, or a new one. */
+  private ticketFor(key: string, action: MutatingAction): Ticket {
     const held = this.held.get(key);
     this.held.delete(key);
-    if (held?.action === action) return held.reservation;
-    held?.reservation.cancel();
+    if (held?.action === action) return held.ticket;
+    held?.ticket.cancel();
     return this.deps.ecm.reserve(action);
   }
 
@@ -143,13 +158,13 @@ export class Reconciler {
     action: MutatingAction,
     resource: EniAttachment,
     source: CredentialSource,
-    reservation: Reservation,
+    ticket: Ticket,
     log: Logger,
   ): Promise<CallResult> {
     const { networkInterfaceId, instanceId, ecmRegion } = resource.spec;
     const params = { NetworkInterfaceId: networkInterfaceId, InstanceId: instanceId, EcmRegion: ecmRegion };
     try {
-      const { RequestId: requestId } = await this.deps.ecm.call(action, params, source, reservation);
+      const { RequestId: requestId } = await this.deps.ecm.call(action, params, source, ticket);
       log.info({ action, requestId }, "ECM call accepted");
       return { ok: true, requestId };
     } catch (error) {

@@ -8,7 +8,7 @@ import { ECM_ACTIONS, ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./ac
 import type { CredentialSource, EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
-import { RateLimiter, type Reservation } from "./rate-limiter.ts";
+import { RateLimiter, type Ticket } from "./rate-limiter.ts";
 
 export interface EcmClientOptions {
   readonly endpoint: URL;
@@ -42,28 +42,28 @@ export class EcmClient {
     );
   }
 
-  /** Takes the action's next call slot, for a caller that would rather come back than wait for it. */
-  reserve(action: EcmAction): Reservation {
+  /** Takes a place in the action's line, for a caller that would rather come back than wait for its turn. */
+  reserve(action: EcmAction): Ticket {
     return this.limiter(action).reserve();
   }
 
-  /** Makes the call, in the given slot if one was reserved; retried in place only for transport faults. */
+  /** Makes the call, with the caller's ticket if it took one; retried in place only for transport faults. */
   async call(
     action: EcmAction,
     params: Record<string, unknown>,
     source: CredentialSource,
-    reservation?: Reservation,
+    ticket?: Ticket,
   ): Promise<EcmResponse> {
-    let slot = reservation;
+    let unused = ticket;
     const credential = await this.credentialFrom(action, source).catch((error: unknown) => {
-      slot?.cancel();
+      unused?.cancel();
       throw error;
     });
     return pRetry(
       () => {
-        const attemptSlot = slot;
-        slot = undefined;
-        return this.attempt(action, params, credential, attemptSlot);
+        const attemptTicket = unused;
+        unused = undefined;
+        return this.attempt(action, params, credential, attemptTicket);
       },
       {
         retries: this.options.transportRetries,
@@ -88,10 +88,10 @@ export class EcmClient {
     action: EcmAction,
     params: Record<string, unknown>,
     credential: EcmCredential,
-    reservation: Reservation | undefined,
+    ticket: Ticket | undefined,
   ): Promise<EcmResponse> {
     const limiter = this.limiter(action);
-    await limiter.acquire(reservation);
+    await limiter.acquire(ticket);
     const client = new CommonClient(ECM_SIGNING_HOST, ECM_VERSION, {
       credential,
       profile: {

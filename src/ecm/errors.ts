@@ -4,15 +4,8 @@ import { ATTACH, DETACH, type EcmAction } from "./actions.ts";
  * The one table that maps every ECM error code to a behaviour. Nothing else in the operator looks at
  * an error code's text: everything asks `classify`.
  */
-export const ERROR_CLASSES = [
-  "AlreadyDone",
-  "InTransition",
-  "Throttled",
-  "ServiceFault",
-  "Credentials",
-  "InvalidRequest",
-] as const;
-export type ErrorClass = (typeof ERROR_CLASSES)[number];
+export type ErrorClass =
+  "AlreadyDone" | "InTransition" | "Throttled" | "ServiceFault" | "Credentials" | "InvalidRequest";
 
 /**
  * Codes the operator produces itself for failures that never reached ECM's envelope. They live in the

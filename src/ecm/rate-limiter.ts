@@ -5,10 +5,12 @@
  * one second of the server's clock, so a burst of work runs at the quota and never provokes
  * RequestLimitExceeded by itself.
  *
- * Slots are handed out in order as reservations, like golang.org/x/time/rate's Reserve: a caller that
- * would wait long can give its worker back and return at its slot. When ECM throttles anyway (another
- * client shares the account's quota), `throttled()` halves the allowance, pauses for one window and
- * voids the reservations not yet used; each window without throttling wins back a tenth of the burst.
+ * Callers take tickets in order, like golang.org/x/time/rate's Reserve: a ticket says when its call
+ * should start, so a caller that would wait long can give its worker back and return then. The window
+ * is enforced on the calls actually started, when they start, so a ticket used late never lets two
+ * windows' worth of calls bunch together. When ECM throttles anyway (another client shares the
+ * account's quota), `throttled()` halves the allowance and pauses for one window; each window without
+ * throttling wins back a tenth of the burst.
  */
 export interface RateLimiterOptions {
   readonly qps: number;
@@ -19,15 +21,15 @@ export interface RateLimiterOptions {
 }
 
 export interface LimiterState {
-  /** Start times of the calls in the current window and of the reserved ones, ascending. */
+  /** Start times, ascending: of calls in the current window, and (for estimates) of tickets. */
   readonly starts: readonly number[];
   readonly allowance: number;
   readonly pausedUntil: number;
 }
 
 /**
- * The earliest start, not before `now`, for one more call: after every slot already handed out, after
- * any pause, and never the (allowance + 1)-th start within one window. Pure, tested without timers.
+ * The earliest start, not before `now`, for one more call: not before the last start, not during a
+ * pause, and never the (allowance + 1)-th start within one window. Pure, tested without timers.
  */
 export function nextSlot(state: LimiterState, windowMs: number, now: number): number {
   const { starts, allowance, pausedUntil } = state;
@@ -36,27 +38,27 @@ export function nextSlot(state: LimiterState, windowMs: number, now: number): nu
   return Math.max(now, pausedUntil, last, windowFull);
 }
 
-export interface Reservation {
-  /** When the call may start (ms since the epoch). */
+export interface Ticket {
+  /** When the call is expected to be allowed to start (ms since the epoch). */
   readonly at: number;
-  /** Gives the slot back, when the call will not be made after all. */
+  /** Gives the place back, when the call will not be made after all. */
   cancel(): void;
 }
 
-interface Slot extends Reservation {
-  readonly epoch: number;
-}
+/** Tickets never used nor cancelled stop counting after this long. */
+const TICKET_HORIZON_MS = 60_000;
 
 export class RateLimiter {
   readonly windowMs: number;
   private readonly burst: number;
   private readonly now: () => number;
-  private starts: number[] = [];
+  /** Start times of the calls made in the current window, ascending. */
+  private started: number[] = [];
+  /** Outstanding tickets, in the order they were taken (so by ascending `at`). */
+  private tickets: Ticket[] = [];
   private allowance: number;
   private pausedUntil = 0;
   private lastRecovery: number;
-  /** Bumped by throttled(): reservations of an older epoch must queue again. */
-  private epoch = 0;
 
   constructor(options: RateLimiterOptions) {
     if (!(options.qps > 0) || !(options.burst >= 1)) {
@@ -69,36 +71,37 @@ export class RateLimiter {
     this.lastRecovery = this.now();
   }
 
-  /** Takes the next free slot. */
-  reserve(): Reservation {
-    const now = this.now();
-    this.recover(now);
-    this.starts = this.starts.filter((t) => t > now - this.windowMs);
-    const at = nextSlot(
-      { starts: this.starts, allowance: this.allowance, pausedUntil: this.pausedUntil },
-      this.windowMs,
-      now,
-    );
-    this.starts.push(at);
-    const epoch = this.epoch;
-    const slot: Slot = {
+  /** Takes a place in line: the ticket's time is after every call started or promised before it. */
+  reserve(): Ticket {
+    const now = this.prune();
+    const tail = [...this.started.slice(-this.allowance), ...this.tickets.slice(-this.allowance).map((t) => t.at)];
+    tail.sort((a, b) => a - b);
+    const at = nextSlot({ starts: tail, allowance: this.allowance, pausedUntil: this.pausedUntil }, this.windowMs, now);
+    const ticket: Ticket = {
       at,
-      epoch,
       cancel: () => {
-        const index = this.starts.indexOf(at);
-        if (epoch === this.epoch && at > this.now() && index >= 0) this.starts.splice(index, 1);
+        this.tickets = this.tickets.filter((t) => t !== ticket);
       },
     };
-    return slot;
+    this.tickets.push(ticket);
+    return ticket;
   }
 
-  /** Resolves when the call may start: at the reserved slot, or the next free one. */
-  async acquire(reservation: Reservation = this.reserve()): Promise<void> {
-    let slot = reservation as Slot;
+  /** Resolves when the call may start: not before its ticket, and only while the window has room. */
+  async acquire(ticket: Ticket = this.reserve()): Promise<void> {
     for (;;) {
-      if (slot.epoch !== this.epoch) slot = this.reserve() as Slot;
-      const wait = slot.at - this.now();
-      if (wait <= 0) return;
+      const now = this.prune();
+      const allowed = nextSlot(
+        { starts: this.started, allowance: this.allowance, pausedUntil: this.pausedUntil },
+        this.windowMs,
+        now,
+      );
+      const wait = Math.max(ticket.at, allowed) - now;
+      if (wait <= 0) {
+        this.started.push(now);
+        ticket.cancel();
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
@@ -109,14 +112,23 @@ export class RateLimiter {
     this.allowance = Math.max(1, Math.floor(this.allowance / 2));
     this.pausedUntil = now + this.windowMs;
     this.lastRecovery = now;
-    this.epoch += 1;
-    this.starts = this.starts.filter((t) => t <= now);
   }
 
   /** The current allowance per window, for metrics and tests. */
   get currentAllowance(): number {
     this.recover(this.now());
     return this.allowance;
+  }
+
+  /** Drops what no longer matters and returns the time. */
+  private prune(): number {
+    const now = this.now();
+    this.recover(now);
+    this.started = this.started.filter((t) => t > now - this.windowMs);
+    if (this.tickets[0] && this.tickets[0].at < now - TICKET_HORIZON_MS) {
+      this.tickets = this.tickets.filter((t) => t.at >= now - TICKET_HORIZON_MS);
+    }
+    return now;
   }
 
   private recover(now: number): void {

@@ -1,5 +1,4 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { BindAddress } from "../config.ts";
 import type { Registry } from "prom-client";
 
@@ -27,10 +26,6 @@ export async function serve(address: BindAddress, routes: Readonly<Record<string
     });
   });
   return server;
-}
-
-export function boundPort(server: Server): number {
-  return (server.address() as AddressInfo).port;
 }
 
 export function metricsRoutes(registry: Registry): Record<string, Handler> {

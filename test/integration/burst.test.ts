@@ -11,7 +11,7 @@ async function inBatches<T>(items: readonly T[], size: number, work: (item: T) =
 }
 
 describe(`a burst of ${COUNT} deletions`, () => {
-  const s = useScenario("burst");
+  const s = useScenario("burst", { emulatorProcess: true });
   const names = Array.from({ length: COUNT }, (_, i) => `burst-${i}`);
   beforeAll(async () => {
     await s.emulator.control.addEnis(
@@ -29,7 +29,7 @@ describe(`a burst of ${COUNT} deletions`, () => {
     const before = (await s.emulator.control.calls()).length;
     const started = Date.now();
     await inBatches(names, 10, (name) => s.delete(name));
-    await waitFor(async () => (await s.list()).length === 0, 60_000, 100).catch(async (error: unknown) => {
+    await waitFor(async () => s.empty(), 60_000, 50).catch(async (error: unknown) => {
       const left = await s.list();
       const problems = s.operator.logs.filter((l) => l.level >= 40).slice(-20);
       console.log("not deleted:", JSON.stringify(left.slice(0, 5).map((r) => [r.metadata.name, r.status])));

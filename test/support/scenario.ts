@@ -5,6 +5,8 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/c
 import { afterAll, beforeAll, inject } from "vitest";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/eniattachment.ts";
 import type { EniAttachment, EniAttachmentSpec } from "../../src/api/eniattachment.ts";
+import { startCliEmulator } from "../emulator/clients.ts";
+import { EmulatorControl } from "../emulator/control-client.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
 import { DEFAULT_CREDENTIAL, startEmulator, type EmulatorOptions, type RunningEmulator } from "../emulator/server.ts";
 import { adminKubeConfig, testNamespace } from "./cluster.ts";
@@ -30,6 +32,8 @@ export interface Scenario {
   create(name: string, spec: Partial<EniAttachmentSpec> & Pick<EniAttachmentSpec, "networkInterfaceId">): Promise<void>;
   get(name: string): Promise<EniAttachment | undefined>;
   list(): Promise<EniAttachment[]>;
+  /** Whether the namespace holds no EniAttachment any more: one cheap call, fit for tight polling. */
+  empty(): Promise<boolean>;
   patchSpec(name: string, spec: Partial<EniAttachmentSpec>): Promise<void>;
   delete(name: string): Promise<void>;
   /** Waits until the resource satisfies `check`, and returns it. */
@@ -40,12 +44,33 @@ export interface Scenario {
   close(): Promise<void>;
 }
 
-export async function startScenario(
-  prefix: string,
-  options: { emulator?: EmulatorOptions; operatorArgs?: readonly string[] } = {},
-): Promise<Scenario> {
+export interface ScenarioOptions {
+  emulator?: EmulatorOptions;
+  /**
+   * Run the emulator as its own process (`npm run emulator`), as the cloud is: its clock then never
+   * waits for the test's own work, which matters where the test counts calls per second.
+   */
+  emulatorProcess?: boolean;
+  operatorArgs?: readonly string[];
+}
+
+async function emulatorProcess(): Promise<RunningEmulator> {
+  const cli = await startCliEmulator(["--port", "0", "--transition-ms", "200"]);
+  return {
+    url: cli.url,
+    port: cli.port,
+    control: new EmulatorControl(cli.url),
+    close: async () => {
+      await cli.stop();
+    },
+  };
+}
+
+export async function startScenario(prefix: string, options: ScenarioOptions = {}): Promise<Scenario> {
   const ns = await testNamespace(prefix);
-  const emulator = await startEmulator({ transitionMs: 200, ...options.emulator });
+  const emulator = options.emulatorProcess
+    ? await emulatorProcess()
+    : await startEmulator({ transitionMs: 200, ...options.emulator });
   const launch = () =>
     startOperator({
       kubeconfig: inject("kubeconfigPath"),
@@ -94,6 +119,8 @@ export async function startScenario(
       });
     },
     get,
+    empty: async () =>
+      ((await api.listNamespacedCustomObject({ ...base, limit: 1 })) as { items: EniAttachment[] }).items.length === 0,
     list: async () => ((await api.listNamespacedCustomObject({ ...base })) as { items: EniAttachment[] }).items,
     patchSpec: async (name, spec) => {
       await api.patchNamespacedCustomObject(
@@ -131,7 +158,7 @@ export async function startScenario(
  * A scenario started before the enclosing describe block's tests and closed after them. The returned
  * object forwards to it, so tests use it as if it were the scenario itself.
  */
-export function useScenario(prefix: string, options: Parameters<typeof startScenario>[1] = {}): Scenario {
+export function useScenario(prefix: string, options: ScenarioOptions = {}): Scenario {
   let current: Scenario | undefined;
   beforeAll(async () => {
     current = await startScenario(prefix, options);

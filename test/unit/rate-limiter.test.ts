@@ -29,25 +29,43 @@ describe("the per-action rate limiter", () => {
     expect(limiter.reserve().at).toBe(1000);
   });
 
-  it("sends the holders of unused slots to the back of the line after throttling", async () => {
+  it("never lets a ticket used late bunch two windows' calls together", async () => {
     vi.useFakeTimers();
     try {
       const limiter = new RateLimiter({ qps: 2, burst: 2, marginMs: 0 });
       const t0 = Date.now();
-      limiter.reserve();
-      limiter.reserve();
-      const third = limiter.reserve();
-      expect(third.at - t0).toBe(1000);
-      limiter.throttled();
-      let startedAt = 0;
-      const started = limiter.acquire(third).then(() => (startedAt = Date.now() - t0));
-      const next = limiter.reserve();
+      const tickets = Array.from({ length: 6 }, () => limiter.reserve());
+      expect(tickets.map((t) => t.at - t0)).toEqual([0, 0, 1000, 1000, 2000, 2000]);
+      const started: number[] = [];
+      const use = (i: number, atMs: number) =>
+        new Promise<void>((resolve) => setTimeout(resolve, atMs)).then(async () => {
+          await limiter.acquire(tickets[i]);
+          started[i] = Date.now() - t0;
+        });
+      // The third and fourth callers come back late, just before the fifth and sixth are due.
+      const all = [use(0, 0), use(1, 0), use(2, 1900), use(3, 1900), use(4, 2000), use(5, 2000)];
       await vi.advanceTimersByTimeAsync(5000);
-      await started;
-      // Its slot was void: it queued again, behind the one-window pause.
-      expect(startedAt).toBe(1000);
-      // The halved allowance: the next call waits for a whole window after that one.
-      expect(next.at - t0).toBe(2000);
+      await Promise.all(all);
+      expect(started).toEqual([0, 0, 1900, 1900, 2900, 2900]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("after throttling, pauses for a window and then allows half as many calls", async () => {
+    vi.useFakeTimers();
+    try {
+      const limiter = new RateLimiter({ qps: 2, burst: 2, marginMs: 0 });
+      const t0 = Date.now();
+      await limiter.acquire();
+      await limiter.acquire();
+      limiter.throttled();
+      expect(limiter.currentAllowance).toBe(1);
+      const started: number[] = [];
+      const all = [1, 2].map(() => limiter.acquire().then(() => started.push(Date.now() - t0)));
+      await vi.advanceTimersByTimeAsync(5000);
+      await Promise.all(all);
+      expect(started).toEqual([1000, 2000]);
     } finally {
       vi.useRealTimers();
     }
