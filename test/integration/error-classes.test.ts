@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { ecmClient, loopbackAgent } from "../emulator/clients.ts";
-import { kubectl } from "../support/cluster.ts";
 import { waitFor } from "../support/operator.ts";
 import { REGION, condition, eniId, instanceId, useScenario, type Scenario } from "../support/scenario.ts";
 
@@ -78,15 +77,8 @@ describe("each class of the error table", () => {
     await s.patchSpec("invalid", { deletionPolicy: "Orphan" });
     await s.waitForGone("invalid");
     expect((await s.calls(DETACH)).length).toBe(before);
-    const events = await kubectl([
-      "get",
-      "events",
-      "-n",
-      s.namespace,
-      "--field-selector",
-      "involvedObject.name=invalid",
-    ]);
-    expect(events.stdout).toContain("Orphaned");
+    const events = await s.events("invalid");
+    expect(events).toContain("Orphaned");
   });
 });
 
@@ -165,15 +157,8 @@ describe("already-detached answers", () => {
     await s.waitForGone(`race-${n}`);
     const detaches = await s.calls(DETACH, eniId(n));
     expect(detaches.map((c) => c.code)).toEqual(["Success", code]);
-    const events = await kubectl([
-      "get",
-      "events",
-      "-n",
-      s.namespace,
-      "--field-selector",
-      `involvedObject.name=race-${n}`,
-    ]);
-    expect(events.stdout).toContain(code);
-    expect(events.stdout).toContain(detaches[1]?.requestId);
+    const events = await s.events(`race-${n}`);
+    expect(events).toContain(code);
+    expect(events).toContain(detaches[1]?.requestId);
   });
 });

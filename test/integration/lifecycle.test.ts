@@ -67,16 +67,9 @@ describe("attaching, detaching and deleting", () => {
     );
     expect(describesAfterDetach.length).toBeGreaterThan(0);
 
-    const events = await kubectl([
-      "get",
-      "events",
-      "-n",
-      s.namespace,
-      "--field-selector",
-      "involvedObject.name=to-detach",
-    ]);
-    expect(events.stdout).toMatch(new RegExp(`DetachRequested.*${detach?.requestId ?? "missing"}`));
-    expect(events.stdout).toMatch(new RegExp(`Detached.*${detach?.requestId ?? "missing"}`));
+    const events = await s.events("to-detach");
+    expect(events).toMatch(new RegExp(`DetachRequested.*${detach?.requestId ?? "missing"}`));
+    expect(events).toMatch(new RegExp(`Detached.*${detach?.requestId ?? "missing"}`));
     const table = await kubectl(["get", "enia", "to-detach", "-n", s.namespace]);
     expect(table.stdout).toMatch(/NAME\s+ENI\s+INSTANCE\s+REGION\s+DESIRED\s+PHASE\s+REQUEST-ID\s+ERROR\s+AGE/);
     expect(table.stdout).toContain(detach?.requestId);

@@ -8,11 +8,6 @@ const DETACH = "DetachNetworkInterface";
 describe("deletionPolicy: Orphan", () => {
   const s = useScenario("orphan");
 
-  async function events(name: string): Promise<string> {
-    return (await kubectl(["get", "events", "-n", s.namespace, "--field-selector", `involvedObject.name=${name}`]))
-      .stdout;
-  }
-
   it("set before deletion: the resource goes at once, the interface stays attached, an Orphaned event says so", async () => {
     await s.emulator.control.addEnis([
       { networkInterfaceId: eniId(1), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
@@ -25,7 +20,7 @@ describe("deletionPolicy: Orphan", () => {
     expect(await s.calls(DETACH)).toEqual([]);
     const eni = (await s.emulator.control.enis()).find((e) => e.networkInterfaceId === eniId(1));
     expect(eni?.attachedInstanceId).toBe(instanceId(1));
-    expect(await events("keep")).toMatch(/Orphaned.*no DetachNetworkInterface call was made/);
+    expect(await s.events("keep")).toMatch(/Orphaned.*no DetachNetworkInterface call was made/);
   });
 
   it("set during termination: a detach being retried is abandoned and the resource is released", async () => {
@@ -43,6 +38,6 @@ describe("deletionPolicy: Orphan", () => {
     await s.patchSpec("abandon", { deletionPolicy: "Orphan" });
     await s.waitForGone("abandon", 10_000);
     expect((await s.calls(DETACH, eniId(2))).map((c) => c.code)).toEqual(["InternalError"]);
-    expect(await events("abandon")).toContain("Orphaned");
+    expect(await s.events("abandon")).toContain("Orphaned");
   });
 });

@@ -9,7 +9,7 @@ import { startCliEmulator } from "../emulator/clients.ts";
 import { EmulatorControl } from "../emulator/control-client.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
 import { DEFAULT_CREDENTIAL, startEmulator, type EmulatorOptions, type RunningEmulator } from "../emulator/server.ts";
-import { adminKubeConfig, testNamespace } from "./cluster.ts";
+import { adminKubeConfig, kubectl, testNamespace } from "./cluster.ts";
 import { startOperator, waitFor, type RunningOperator } from "./operator.ts";
 
 export const REGION = "ap-xian-ecm";
@@ -39,6 +39,8 @@ export interface Scenario {
   /** Waits until the resource satisfies `check`, and returns it. */
   waitFor(name: string, check: (resource: EniAttachment) => boolean, timeoutMs?: number): Promise<EniAttachment>;
   waitForGone(name: string, timeoutMs?: number): Promise<void>;
+  /** `kubectl get events` for one resource, as a user would read them. */
+  events(name: string): Promise<string>;
   /** Journal entries for an action, optionally one ENI. */
   calls(action?: string, networkInterfaceId?: string): Promise<JournalEntry[]>;
   close(): Promise<void>;
@@ -139,6 +141,8 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
     waitForGone: async (name, timeoutMs = 30_000) => {
       await waitFor(async () => (await get(name)) === undefined, timeoutMs);
     },
+    events: async (name) =>
+      (await kubectl(["get", "events", "-n", ns.name, "--field-selector", `involvedObject.name=${name}`])).stdout,
     calls: async (action, networkInterfaceId) =>
       (await emulator.control.calls()).filter(
         (call) =>
