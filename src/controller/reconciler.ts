@@ -28,8 +28,8 @@ const WAIT: Next = { kind: "waitForChange" };
  * back and returns this much ahead of its turn, time enough to observe again and be there on time:
  * a call started late would push every later call back.
  */
-const MAX_TURN_WAIT_MS = 300;
-const RETURN_AHEAD_MS = 200;
+const MAX_TURN_WAIT_MS = 500;
+const RETURN_AHEAD_MS = 400;
 
 /**
  * One reconcile of one key: the finalizer first, then observe, decide, call, decide again, and write
