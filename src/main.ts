@@ -10,7 +10,7 @@ import { DescribeBatcher } from "./ecm/describe-batcher.ts";
 import { OperatorCredentials } from "./ecm/operator-credentials.ts";
 import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
 import { EventRecorder } from "./kube/event-recorder.ts";
-import { ResilientInformer } from "./kube/informer.ts";
+import { ResilientInformer, findCached } from "./kube/informer.ts";
 import { loadKubeConfig } from "./kube/kubeconfig.ts";
 import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
 import { SecretCredentials } from "./kube/secret-credentials.ts";
@@ -59,8 +59,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
         logger,
       ),
   );
-  const lookupSecret = (namespace: string, name: string) =>
-    secretInformers.map((informer) => informer.get(name, namespace)).find((secret) => secret !== undefined);
+  const lookupSecret = (namespace: string, name: string) => findCached(secretInformers, namespace, name);
   const operatorCredentials = new OperatorCredentials();
   const controller = new Controller({
     resources: resourceInformers,
@@ -70,8 +69,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
       events: new EventRecorder(kc, logger),
       ecm,
       describe: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
-      cached: (namespace, name) =>
-        resourceInformers.map((informer) => informer.get(name, namespace)).find((resource) => resource !== undefined),
+      cached: (namespace, name) => findCached(resourceInformers, namespace, name),
       credentialsFor: (resource) =>
         resource.spec.credentialsSecretRef
           ? new SecretCredentials(

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
-import type { ChangeKind, ResilientInformer } from "../kube/informer.ts";
+import { findCached, type ChangeKind, type ResilientInformer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { targetOf } from "./decide.ts";
@@ -165,11 +165,8 @@ export class Controller {
   }
 
   private cachedPriority(namespace: string, name: string): Priority {
-    for (const informer of this.options.resources) {
-      const resource = informer.get(name, namespace);
-      if (resource) return priorityOf(resource);
-    }
-    return "normal";
+    const resource = findCached(this.options.resources, namespace, name);
+    return resource ? priorityOf(resource) : "normal";
   }
 }
 

@@ -7,6 +7,19 @@ export type ChangeHandler<T> = (object: T, kind: ChangeKind) => void;
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
 
+/** An object from whichever of several informers (one per watched namespace) holds it. */
+export function findCached<T extends KubernetesObject>(
+  informers: readonly ResilientInformer<T>[],
+  namespace: string,
+  name: string,
+): T | undefined {
+  for (const informer of informers) {
+    const object = informer.get(name, namespace);
+    if (object) return object;
+  }
+  return undefined;
+}
+
 /**
  * client-node's informer, made to survive: it stops for good after a failed list, a reset connection
  * or `fetch failed`, so every error except the one a deliberate stop causes restarts it, with backoff.
