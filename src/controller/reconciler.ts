@@ -9,7 +9,7 @@ import { EcmError } from "../ecm/errors.ts";
 import type { EniAttachmentClient } from "../kube/eniattachment-client.ts";
 import type { EventRecorder } from "../kube/event-recorder.ts";
 import type { Logger } from "../observability/logger.ts";
-import { keyFor, keyOf } from "./keys.ts";
+import { keyFor } from "./keys.ts";
 import { decide, lifecycle, orphanedEvent, type CallResult, type Next, type Observed } from "./decide.ts";
 
 export interface ReconcilerDeps {
@@ -52,35 +52,35 @@ export class Reconciler {
 
   async reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next> {
     const { resources, events } = this.deps;
-    const resource = await this.read(namespace, name);
+    const key = keyFor(namespace, name);
+    const resource = await this.read(key, namespace, name);
     if (!resource) {
-      this.giveBackTicket(keyFor(namespace, name));
+      this.giveBackTicket(key);
       return WAIT;
     }
     switch (lifecycle(resource)) {
       case "released":
-        this.giveBackTicket(keyOf(resource));
+        this.giveBackTicket(key);
         return WAIT;
       case "orphan":
-        this.giveBackTicket(keyOf(resource));
+        this.giveBackTicket(key);
         await events.record(resource, orphanedEvent(resource));
         this.wrote(await resources.removeFinalizer(resource));
         log.info("released without detaching (deletionPolicy Orphan)");
         return WAIT;
       case "addFinalizer":
-        return this.apply(this.wrote(await resources.addFinalizer(resource)), log, credentialsChanged);
+        return this.apply(key, this.wrote(await resources.addFinalizer(resource)), log, credentialsChanged);
       case "reconcile":
-        return this.apply(resource, log, credentialsChanged);
+        return this.apply(key, resource, log, credentialsChanged);
     }
   }
 
-  private async apply(resource: EniAttachment, log: Logger, credentialsChanged: boolean): Promise<Next> {
+  private async apply(key: string, resource: EniAttachment, log: Logger, credentialsChanged: boolean): Promise<Next> {
     const { resources, events } = this.deps;
     const source = this.deps.credentialsFor(resource);
     const observed = await this.observe(resource, source);
     const jitter = Math.random();
     let decision = decide({ resource, observed, credentialsChanged, now: new Date(), jitter });
-    const key = keyOf(resource);
     if (decision.step.kind === "call") {
       const ticket = this.ticketFor(key, decision.step.action);
       const waitMs = ticket.at - Date.now();
@@ -121,8 +121,7 @@ export class Reconciler {
     return this.deps.ecm.reserve(action);
   }
 
-  private async read(namespace: string, name: string): Promise<EniAttachment | undefined> {
-    const key = keyFor(namespace, name);
+  private async read(key: string, namespace: string, name: string): Promise<EniAttachment | undefined> {
     const cached = this.deps.cached(namespace, name);
     const expected = this.written.get(key);
     if (cached && (expected === undefined || cached.metadata.resourceVersion === expected)) {
