@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ControlPlaneInfo } from "./control-plane.ts";
+import type { ServerProcess } from "./processes.ts";
 
 /**
  * Where `npm run cluster:up` keeps its control plane (PKI, etcd data, logs, kubeconfig) and state.json:
@@ -14,17 +15,31 @@ export function clusterDir(): string {
 
 const statePath = (dir: string): string => join(dir, "state.json");
 
+function isServerProcess(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const proc = value as Partial<Record<keyof ServerProcess, unknown>>;
+  return (
+    typeof proc.name === "string" &&
+    Number.isInteger(proc.pid) &&
+    Number.isInteger(proc.startTime) &&
+    typeof proc.binary === "string" &&
+    typeof proc.logPath === "string"
+  );
+}
+
+/** A record written by another version of the harness (say, one without start times) is not trusted. */
 function isControlPlaneInfo(value: unknown): value is ControlPlaneInfo {
   if (typeof value !== "object" || value === null) return false;
   const info = value as Partial<Record<keyof ControlPlaneInfo, unknown>>;
+  if (typeof info.processes !== "object" || info.processes === null) return false;
+  const processes = info.processes as Partial<Record<keyof ControlPlaneInfo["processes"], unknown>>;
   return (
     typeof info.dir === "string" &&
     typeof info.server === "string" &&
     typeof info.adminKubeconfigPath === "string" &&
     Array.isArray(info.ports) &&
-    typeof info.processes === "object" &&
-    info.processes !== null &&
-    "kubeApiserver" in info.processes
+    isServerProcess(processes.etcd) &&
+    isServerProcess(processes.kubeApiserver)
   );
 }
 
