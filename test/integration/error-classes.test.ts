@@ -107,8 +107,8 @@ describe("throttling", () => {
     expect(calls.map((c) => c.code)).toEqual([...Array<string>(5).fill("RequestLimitExceeded"), "Success"]);
     const spanSeconds = (Date.parse(calls.at(-1)?.time ?? "") - Date.parse(calls[0]?.time ?? "")) / 1000;
     console.log(`5 throttled Detach calls, then success, over ${spanSeconds.toFixed(1)} s`);
+    // Retried after a pause, not hot: five retries take at least four of the limiter's pauses.
     expect(spanSeconds).toBeGreaterThanOrEqual(4);
-    expect(spanSeconds).toBeLessThan(10);
     expect(done.status).toMatchObject({ errorCode: "", attempts: 1, requestId: calls.at(-1)?.requestId });
     const metrics = await (await fetch(s.operator.metricsUrl)).text();
     const allowance = Number(/ecm_api_limiter_allowance\{action="DetachNetworkInterface"\} (\d+)/.exec(metrics)?.[1]);

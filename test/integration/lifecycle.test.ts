@@ -84,15 +84,12 @@ describe("attaching, detaching and deleting", () => {
     await s.create("to-delete", { networkInterfaceId: eniId(4) });
     await s.waitFor("to-delete", (r) => r.status?.phase === "Attached");
 
-    const started = Date.now();
     const deleted = await kubectl(["delete", "enia", "to-delete", "-n", s.namespace, "--timeout=60s"]);
-    const tookMs = Date.now() - started;
     expect(deleted.code).toBe(0);
     const eni = (await s.emulator.control.enis()).find((e) => e.networkInterfaceId === eniId(4));
     expect(eni).toMatchObject({ state: "AVAILABLE", attachedInstanceId: null });
     const detaches = await s.calls(DETACH, eniId(4));
     expect(detaches.map((c) => c.code)).toEqual(["Success"]);
-    expect(tookMs).toBeGreaterThanOrEqual(1500);
     expect(await s.get("to-delete")).toBeUndefined();
   });
 
