@@ -32,8 +32,9 @@ npm_ca=${NODE_EXTRA_CA_CERTS:-$("$NODE_BIN" "$NPM_DIR/bin/npm-cli.js" config get
 [[ -f "$npm_ca" ]] && secrets=(--secret "id=npm-ca,src=$npm_ca")
 log "building $ref"
 # chroot isolation: the default (oci) cannot run RUN steps on hosts like this one. --layers reuses
-# the npm ci and build steps while their inputs are unchanged.
-buildah bud --isolation chroot --pull=never --layers \
+# the npm ci and build steps while their inputs are unchanged; --force-rm leaves no working container
+# behind when a step fails.
+buildah bud --isolation chroot --pull=never --layers --force-rm \
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
   --build-arg "SOURCE=$source_url" --build-arg "LICENSES=$licenses" \
   "${secrets[@]}" -f "$REPO/Dockerfile" -t "$ref" "$@" "$REPO" >&2 || die "buildah bud of $ref failed (see above)"
