@@ -34,9 +34,14 @@ log "building $ref"
 # chroot isolation: the default (oci) cannot run RUN steps on hosts like this one. --layers reuses
 # the npm ci and build steps while their inputs are unchanged; --force-rm leaves no working container
 # behind when a step fails.
+# buildah's layer cache keys a step by its text, not by build-argument values, so a cached LABEL step
+# would keep an old revision: the labels are given with --label too, which applies to the final image.
+oci=org.opencontainers.image
 buildah bud --isolation chroot --pull=never --layers --force-rm \
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
   --build-arg "SOURCE=$source_url" --build-arg "LICENSES=$licenses" \
+  --label "$oci.version=$version" --label "$oci.revision=$revision" \
+  --label "$oci.source=$source_url" --label "$oci.licenses=$licenses" \
   "${secrets[@]}" -f "$REPO/Dockerfile" -t "$ref" "$@" "$REPO" >&2 || die "buildah bud of $ref failed (see above)"
 size=$(buildah images --format '{{.Size}}' "$ref" | head -1)
 log "built $ref ($size)"

@@ -15,6 +15,7 @@ import {
   buildImage,
   inspectImage,
   mountImage,
+  runCommand,
   runRestricted,
   serviceAccountVolume,
   type BuiltImage,
@@ -104,7 +105,8 @@ describe("the container image", () => {
       "org.opencontainers.image.licenses": pkg.license,
       "org.opencontainers.image.title": "eni-operator",
     });
-    expect(config.labels["org.opencontainers.image.revision"]).toMatch(/^[0-9a-f]{40}$/);
+    const head = await runCommand("git", ["-C", REPO, "rev-parse", "HEAD"]);
+    expect(config.labels["org.opencontainers.image.revision"]).toBe(head.stdout.trim());
   });
 
   it("holds the compiled operator and its production dependencies, and no tests, sources, dev tools, npm or shell", async () => {

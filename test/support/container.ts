@@ -19,7 +19,7 @@ export interface CommandResult {
 }
 
 /** Runs a command to its end; throws, with its stderr, unless it exits 0. */
-async function run(command: string, args: readonly string[]): Promise<CommandResult> {
+export async function runCommand(command: string, args: readonly string[]): Promise<CommandResult> {
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -47,7 +47,7 @@ export async function buildImage(): Promise<BuiltImage> {
   const dir = await mkdtemp(join(tmpdir(), "eni-operator-image-"));
   try {
     const iidfile = join(dir, "iid");
-    const { stdout } = await run("bash", [BUILD_SCRIPT, "--iidfile", iidfile]);
+    const { stdout } = await runCommand("bash", [BUILD_SCRIPT, "--iidfile", iidfile]);
     const ref = stdout.trimEnd().split("\n").pop() ?? "";
     return { ref, id: (await readFile(iidfile, "utf8")).trim() };
   } finally {
@@ -79,7 +79,7 @@ export interface ImageConfig {
 
 /** The image's OCI configuration, as `buildah inspect` reports it. */
 export async function inspectImage(id: string): Promise<ImageConfig> {
-  const inspection: unknown = JSON.parse((await run("buildah", ["inspect", "--type", "image", id])).stdout);
+  const inspection: unknown = JSON.parse((await runCommand("buildah", ["inspect", "--type", "image", id])).stdout);
   if (!Value.Check(ImageInspection, inspection)) throw new Error(`buildah inspect ${id}: unexpected output`);
   const config = inspection.OCIv1.config;
   return {
@@ -101,18 +101,18 @@ export interface MountedImage {
 /** A buildah working container of the image, mounted. */
 export async function mountImage(id: string): Promise<MountedImage> {
   const name = `eni-operator-test-${randomBytes(4).toString("hex")}`;
-  await run("buildah", ["from", "--pull=never", "--name", name, id]);
+  await runCommand("buildah", ["from", "--pull=never", "--name", name, id]);
   try {
-    const rootfs = (await run("buildah", ["mount", name])).stdout.trim();
+    const rootfs = (await runCommand("buildah", ["mount", name])).stdout.trim();
     return {
       rootfs,
       remove: async () => {
-        await run("buildah", ["umount", name]);
-        await run("buildah", ["rm", name]);
+        await runCommand("buildah", ["umount", name]);
+        await runCommand("buildah", ["rm", name]);
       },
     };
   } catch (error) {
-    await run("buildah", ["rm", name]);
+    await runCommand("buildah", ["rm", name]);
     throw error;
   }
 }
@@ -233,12 +233,12 @@ export async function runRestricted(
     stdout: () => stdout,
     stderr: () => stderr,
     pid: async () => {
-      const state: unknown = JSON.parse((await run("runc", ["state", id])).stdout);
+      const state: unknown = JSON.parse((await runCommand("runc", ["state", id])).stdout);
       if (!Value.Check(Type.Object({ pid: Type.Integer() }), state)) throw new Error(`runc state ${id}: no pid`);
       return state.pid;
     },
     kill: async (signal) => {
-      await run("runc", ["kill", id, signal]);
+      await runCommand("runc", ["kill", id, signal]);
     },
     exited,
   };
