@@ -22,8 +22,11 @@ build_rootfs_tarballs() { # dir
   BASES_WORK=$work
   trap 'rm -rf "$BASES_WORK"' EXIT
   log "debootstrap --variant=minbase $SUITE (first run only; cached in $out)"
-  debootstrap --variant=minbase --include=ca-certificates,tzdata,netbase "$SUITE" "$work/rootfs" \
-    ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >&2 || die "debootstrap $SUITE failed (is a Debian mirror reachable? DEBIAN_MIRROR sets one)"
+  if ! debootstrap --variant=minbase --include=ca-certificates,tzdata,netbase "$SUITE" "$work/rootfs" \
+    ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >"$work/debootstrap.log" 2>&1; then
+    tail -n 30 "$work/debootstrap.log" >&2
+    die "debootstrap $SUITE failed (is a Debian mirror reachable? DEBIAN_MIRROR sets one)"
+  fi
   local rootfs=$work/rootfs
 
   # Runtime: the packages' files (directories and docs left out), merged-/usr paths made canonical.
