@@ -81,7 +81,7 @@ ensure_base() { # image kind key
     if [[ -z "$label" || "$label" == "$key" ]]; then return 0; fi
     log "$image is a stand-in of another version ($label); replacing it"
   fi
-  if buildah pull --quiet "$image" >/dev/null 2>&1; then log "pulled $image"; return 0; fi
+  if buildah pull --policy always --quiet "$image" >/dev/null 2>&1; then log "pulled $image"; return 0; fi
   log "$image cannot be pulled here; using a local stand-in"
   ensure_stand_in "$image" "$kind" "$key"
 }
