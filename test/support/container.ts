@@ -1,7 +1,8 @@
 // The operator's container image for integration tests: built by `npm run image`'s script, inspected and
 // mounted with buildah, and run with runc the way a Pod Security Standard "restricted" pod runs it
-// (no kubelet or container daemon can run here; runc with these settings can).
-import { spawn } from "node:child_process";
+// (the test bed has no kubelet, and podman run fails where runtimes may not set rlimits; runc with
+// these settings runs).
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,7 +16,6 @@ const BUILD_SCRIPT = fileURLToPath(new URL("../../deploy/image/build.sh", import
 export interface CommandResult {
   stdout: string;
   stderr: string;
-  code: number;
 }
 
 /** Runs a command to its end; throws, with its stderr, unless it exits 0. */
@@ -32,7 +32,7 @@ export async function runCommand(command: string, args: readonly string[]): Prom
     });
   });
   if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${code}:\n${stderr.slice(-4000)}`);
-  return { stdout, stderr, code };
+  return { stdout, stderr };
 }
 
 export interface BuiltImage {
@@ -202,7 +202,7 @@ function runtimeSpec(rootfs: string, image: ImageConfig, pod: RestrictedPod): ob
 
 const running = new Set<RunningContainer>();
 process.once("exit", () => {
-  for (const container of running) spawn("runc", ["kill", container.id, "KILL"], { stdio: "ignore" });
+  for (const container of running) spawnSync("runc", ["kill", container.id, "KILL"], { stdio: "ignore" });
 });
 
 /** Starts the image's entrypoint under runc as a restricted pod would run it. */
