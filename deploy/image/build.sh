@@ -24,7 +24,8 @@ ref=localhost/eni-operator:$version
 ensure_bases "$(arg_default BUILD_IMAGE)" "$(arg_default RUNTIME_IMAGE)"
 
 revision=$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)
-source_url=$(git -C "$REPO" remote get-url origin 2>/dev/null || true)
+# The source label names an https URL only (never a local clone's path), without credentials.
+source_url=$(git -C "$REPO" remote get-url origin 2>/dev/null | sed -nE 's#^https://([^/@]*@)?#https://#; s#\.git$##; /^https:/p' || true)
 licenses=$("$NODE_BIN" -p 'require(process.argv[1]).license' "$REPO/package.json")
 # The CA npm trusts here (e.g. a TLS-intercepting proxy's) reaches the build stage's npm as a secret.
 secrets=()
