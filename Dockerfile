@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# The eni-operator image: a build stage that compiles the TypeScript and keeps production
+# dependencies only, and a distroless Node.js 24 runtime with the app under /app, run as 65532.
+# The base images are build arguments; their defaults are the public images, so `docker build .` or
+# `podman build .` works as is wherever they can be pulled (`npm run image` builds stand-ins where not).
+ARG BUILD_IMAGE=docker.io/library/node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12
+
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the only install script is the `node` devDependency's, which would fetch a second
+# Node binary that neither the build nor the image uses. The npm cache stays in a build cache mount.
+# Behind a TLS-intercepting proxy, `--secret id=npm-ca,src=CA.pem` lets npm trust its CA; like the
+# cache, a secret mount never reaches a layer.
+RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca \
+    NODE_EXTRA_CA_CERTS="$(test -f /run/secrets/npm-ca && echo /run/secrets/npm-ca)" \
+    npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM ${RUNTIME_IMAGE}
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+ARG SOURCE=
+ARG LICENSES=Apache-2.0
+LABEL org.opencontainers.image.title="eni-operator" \
+      org.opencontainers.image.description="Kubernetes operator that attaches and detaches Tencent Cloud ECM network interfaces" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="${LICENSES}"
+WORKDIR /app
+# Owned by root and not writable by the operator's user; package.json makes dist/*.js ES modules.
+COPY package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+ENV NODE_ENV=production
+USER 65532:65532
+EXPOSE 8080 8081
+# Source maps (dist/*.js.map) turn stack traces in logs back into src/ lines.
+ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "/app/dist/main.js"]
