@@ -147,15 +147,24 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
   const { networkInterfaceId, instanceId } = resource.spec;
   const attachedTo = eni.found ? eni.attachedInstanceId : undefined;
   const ours = attachedTo === instanceId;
-  const reached = target === "Detached" ? !ours : ours && eni.found && eni.state === "AVAILABLE";
   const observed = { attachedInstanceId: attachedTo ?? "" };
 
-  if (reached) return settled(ctx, observed);
-
+  // A transition is never the desired state: an ENI still ATTACHING shows no attachment yet, so a
+  // resource deleted meanwhile would otherwise let go of an interface about to be attached.
   if (eni.found && TRANSITION_STATES.has(eni.state)) {
     const since = ctx.currentOperation && prev.lastAttemptTime ? elapsedMs(prev.lastAttemptTime, input.now) : 1_000;
     return waiting(ctx, observed, `ECM reports ${networkInterfaceId} as ${eni.state}`, confirmPollDelayMs(since));
   }
+
+  // Nor is a state that an accepted call, not yet shown by Describe, is about to change.
+  const pendingSince = unconfirmedCallAge(ctx, eni);
+  if (pendingSince !== undefined) {
+    const message = `${prev.action ?? ""} accepted (RequestId ${prev.requestId ?? ""}); waiting for ECM to show it`;
+    return waiting(ctx, observed, message, confirmPollDelayMs(pendingSince));
+  }
+
+  const reached = target === "Detached" ? !ours : ours;
+  if (reached) return settled(ctx, observed);
 
   if (target === "Attached" && attachedTo !== undefined) {
     const message = `${networkInterfaceId} is attached to ${attachedTo}, not ${instanceId}: detach it there first`;
@@ -169,14 +178,6 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
       events: alreadyReported ? [] : [{ type: "Warning", reason: "AttachedElsewhere", message }],
       next: { kind: "requeueAfter", ms: ATTACHED_ELSEWHERE_RECHECK_MS },
     };
-  }
-
-  if (ctx.currentOperation && lastCallSucceeded(ctx) && prev.lastAttemptTime) {
-    const since = elapsedMs(prev.lastAttemptTime, input.now);
-    if (since < CONFIRM_TIMEOUT_MS) {
-      const message = `${ctx.action} accepted (RequestId ${prev.requestId ?? ""}); waiting for ECM to show it`;
-      return waiting(ctx, observed, message, confirmPollDelayMs(since));
-    }
   }
 
   const failure = lastFailureClass(ctx);
@@ -387,6 +388,23 @@ function observationFailed(ctx: Context, failure: CallFailure): Decision {
 
 function lastCallSucceeded(ctx: Context): boolean {
   return Boolean(ctx.prev.requestId) && !ctx.prev.errorCode;
+}
+
+/**
+ * How long ago the last mutating call was accepted, if it is within the confirmation window, was never
+ * seen settled, and Describe does not show its effect yet (a detach: not attached to spec.instanceId;
+ * an attach: attached to some instance, or the interface gone). Undefined otherwise.
+ */
+function unconfirmedCallAge(ctx: Context, eni: EniObservation): number | undefined {
+  const { prev, resource, input } = ctx;
+  if (!prev.action || !prev.lastAttemptTime || !lastCallSucceeded(ctx)) return undefined;
+  if (prev.phase === (prev.action === DETACH ? "Detached" : "Attached")) return undefined;
+  const since = elapsedMs(prev.lastAttemptTime, input.now);
+  if (since >= CONFIRM_TIMEOUT_MS) return undefined;
+  const attachedTo = eni.found ? eni.attachedInstanceId : undefined;
+  const shown =
+    prev.action === DETACH ? attachedTo !== resource.spec.instanceId : !eni.found || attachedTo !== undefined;
+  return shown ? undefined : since;
 }
 
 function lastFailureClass(ctx: Context): ErrorClass | undefined {
