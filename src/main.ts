@@ -23,7 +23,8 @@ import { Metrics } from "./observability/metrics.ts";
 const ECM_TIMEOUT_MS = 10_000;
 const ECM_TRANSPORT_RETRIES = 2;
 const DESCRIBE_BATCH_WINDOW_MS = 20;
-const RESYNC_MS = 10 * 60_000;
+/** Every key is queued again this often, in case a watch missed an event. */
+const FULL_RESYNC_MS = 10 * 60_000;
 const SHUTDOWN_GRACE_MS = 20_000;
 
 async function run(config: Config, logger: Logger): Promise<void> {
@@ -80,7 +81,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
           : operatorCredentials,
     }),
     workers: config.maxConcurrentReconciles,
-    resyncMs: RESYNC_MS,
+    fullResyncMs: FULL_RESYNC_MS,
     logger,
     metrics,
   });

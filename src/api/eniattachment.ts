@@ -161,7 +161,6 @@ export type EniAttachmentSpec = Static<typeof EniAttachmentSpecSchema>;
 export type EniAttachmentStatus = Static<typeof EniAttachmentStatusSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type Phase = (typeof PHASES)[number];
-export type MutatingAction = (typeof ACTIONS)[number];
 
 export interface EniAttachment {
   apiVersion: typeof API_VERSION;

@@ -17,7 +17,7 @@ export interface ControllerOptions {
   readonly reconciler: Reconciler;
   readonly workers: number;
   /** Every key is queued again this often, in case a watch missed an event. */
-  readonly resyncMs: number;
+  readonly fullResyncMs: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -62,7 +62,7 @@ export class Controller {
     this.workers = Array.from({ length: workers }, () => this.work());
     this.resyncTimer = setInterval(() => {
       for (const informer of resources) for (const resource of informer.list()) this.enqueue(resource);
-    }, this.options.resyncMs);
+    }, this.options.fullResyncMs);
     this.resyncTimer.unref();
   }
 

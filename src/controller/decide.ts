@@ -1,5 +1,6 @@
 import type { EniAttachment, EniAttachmentStatus, Phase } from "../api/eniattachment.ts";
 import { FINALIZER } from "../api/eniattachment.ts";
+import type { EventSpec } from "../api/event-spec.ts";
 import { ATTACH, DETACH, type MutatingAction } from "../ecm/actions.ts";
 import { classify, type ErrorClass } from "../ecm/errors.ts";
 import type { EniObservation } from "../ecm/observation.ts";
@@ -7,6 +8,7 @@ import {
   ATTACHED_ELSEWHERE_RECHECK_MS,
   CONFIRM_TIMEOUT_MS,
   FIRST_POLL_MS,
+  SETTLED_RECHECK_MS,
   confirmPollDelayMs,
   retryDelayMs,
 } from "./backoff.ts";
@@ -18,9 +20,6 @@ import { buildConditions, findCondition, type ConditionInput } from "./condition
  */
 
 export type Target = "Attached" | "Detached";
-
-/** How often a settled resource is looked at again, so that drift in ECM is corrected. */
-export const RESYNC_MS = 300_000;
 
 export interface CallFailure {
   readonly code: string;
@@ -50,12 +49,6 @@ export type Next =
   /** The work queue's per-key exponential backoff, for failures that leave no trace in status. */
   | { readonly kind: "backoff"; readonly errorClass: Exclude<ErrorClass, "InvalidRequest"> }
   | { readonly kind: "waitForChange" };
-
-export interface EventSpec {
-  readonly type: "Normal" | "Warning";
-  readonly reason: string;
-  readonly message: string;
-}
 
 export type Step =
   | { readonly kind: "call"; readonly action: MutatingAction }
@@ -236,7 +229,7 @@ function settled(ctx: Context, observed: { attachedInstanceId: string }): Decisi
       ],
     ),
     events,
-    next: ctx.deleting ? { kind: "waitForChange" } : { kind: "requeueAfter", ms: RESYNC_MS },
+    next: ctx.deleting ? { kind: "waitForChange" } : { kind: "requeueAfter", ms: SETTLED_RECHECK_MS },
   };
 }
 

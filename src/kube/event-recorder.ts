@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { CoreV1Api, type CoreV1Event, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
-import type { EventSpec } from "../controller/decide.ts";
+import type { EventSpec } from "../api/event-spec.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isNotFound } from "./api-errors.ts";
 

@@ -55,10 +55,6 @@ export class LeaderElector {
     this.schedule(0);
   }
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
   /** Stops trying; a leader gives the lease up so that another replica takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -36,8 +36,6 @@ export class SecretCredentials implements CredentialSource {
 }
 
 function decode(secret: V1Secret, key: string): string | undefined {
-  const fromString = secret.stringData?.[key];
-  if (fromString) return fromString.trim();
   const encoded = secret.data?.[key];
   return encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : undefined;
 }
