@@ -1,5 +1,7 @@
+import type { ENI_STATES } from "./responses.ts";
+
 /** What DescribeNetworkInterfaces reported about one interface. */
-export type EniState = "PENDING" | "AVAILABLE" | "ATTACHING" | "DETACHING" | "DELETING";
+export type EniState = (typeof ENI_STATES)[number];
 
 export type EniObservation =
   | { readonly found: false }
