@@ -4,9 +4,9 @@ import type { EniAttachment } from "../api/eniattachment.ts";
 import type { ChangeHandler, ChangeKind } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { targetOf } from "./decide.ts";
+import { targetOf } from "./status.ts";
 import { keyOf } from "./keys.ts";
-import type { Next } from "./decide.ts";
+import type { Next } from "./decision.ts";
 import { WorkQueue, type Priority } from "./workqueue.ts";
 
 export const CONTROLLER_NAME = "eniattachment";

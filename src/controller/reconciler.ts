@@ -8,15 +8,8 @@ import type { EniObserver } from "../ecm/describe-batcher.ts";
 import { EcmError } from "../ecm/errors.ts";
 import type { StatusWrite } from "../kube/eniattachment-client.ts";
 import type { Logger } from "../observability/logger.ts";
-import {
-  decide,
-  lifecycle,
-  orphanedEvent,
-  type CallResult,
-  type Decision,
-  type Next,
-  type Observed,
-} from "./decide.ts";
+import { decide, lifecycle, orphanedEvent } from "./decide.ts";
+import type { CallResult, Decision, Next, Observed } from "./decision.ts";
 import { keyFor } from "./keys.ts";
 import { StaleReadGuard } from "./stale-read-guard.ts";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decide, type Decision } from "../../src/controller/decide.ts";
+import { decide } from "../../src/controller/decide.ts";
+import type { Decision } from "../../src/controller/decision.ts";
 import type { EniAttachment, EniAttachmentStatus } from "../../src/api/eniattachment.ts";
 import type { EniObservation, EniState } from "../../src/ecm/observation.ts";
 import { NOT_FOUND } from "../../src/ecm/observation.ts";

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  decide,
-  lifecycle,
-  orphanedEvent,
-  type CallResult,
-  type Decision,
-  type DecisionInput,
-} from "../../src/controller/decide.ts";
+import { decide, lifecycle, orphanedEvent } from "../../src/controller/decide.ts";
+import type { CallResult, Decision, DecisionInput } from "../../src/controller/decision.ts";
 import { CONFIRM_TIMEOUT_MS, SETTLED_RECHECK_MS } from "../../src/controller/backoff.ts";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
 import type { EniObservation } from "../../src/ecm/observation.ts";
