@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { Agent } from "node:http";
 import pRetry from "p-retry";
-import type { Static, TSchema } from "typebox";
+import { Type, type Static, type TSchema } from "typebox";
+import { Value } from "typebox/value";
 import { CommonClient } from "tencentcloud-sdk-nodejs-common";
-import sdkException from "tencentcloud-sdk-nodejs-common/tencentcloud/common/exception/tencent_cloud_sdk_exception.js";
 import { DecodeError, decode } from "../api/decode.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -165,13 +165,24 @@ export function accountLabel(secretId: string): string {
   return createHash("sha256").update(secretId).digest("hex").slice(0, 12);
 }
 
-// The exception module is CommonJS with a default export: Node hands ESM importers its exports object.
-const TencentCloudSDKHttpException = sdkException.default;
+/**
+ * What the SDK throws (its TencentCloudSDKHttpException): `code` for an ECM error envelope, `httpCode`
+ * for a non-200 answer, neither for network errors and timeouts. Recognised by shape, not by class:
+ * the class is not exported from the package root, and how a CommonJS default export reaches an ES
+ * module differs between Node and test runners.
+ */
+const SdkExceptionSchema = Type.Object({
+  message: Type.String(),
+  requestId: Type.String(),
+  traceId: Type.String(),
+  code: Type.Optional(Type.String()),
+  httpCode: Type.Optional(Type.Number()),
+});
 
 function toEcmError(action: EcmAction, cause: unknown, timedOut: boolean): EcmError {
   if (cause instanceof EcmError) return cause;
   if (cause instanceof DecodeError) return new EcmError(action, LOCAL_CODES.malformed, cause.message, "", { cause });
-  if (cause instanceof TencentCloudSDKHttpException) {
+  if (Value.Check(SdkExceptionSchema, cause)) {
     if (cause.code) return new EcmError(action, cause.code, cause.message, cause.requestId, { cause });
     if (cause.httpCode !== undefined) {
       return new EcmError(action, LOCAL_CODES.httpStatus, `HTTP ${cause.httpCode} ${cause.message}`, "", { cause });

@@ -1,8 +1,8 @@
-import type { ENI_STATES } from "./responses.ts";
+import type { EniState } from "./responses.ts";
+
+export type { EniState };
 
 /** What DescribeNetworkInterfaces reported about one interface. */
-export type EniState = (typeof ENI_STATES)[number];
-
 export type EniObservation =
   | { readonly found: false }
   | { readonly found: true; readonly state: EniState; readonly attachedInstanceId: string | undefined };

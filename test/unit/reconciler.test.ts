@@ -7,8 +7,8 @@ import { FakeCalls, FakeEvents, FakeObserver, FakeStore, Journal, credentials, s
 // Scenario tests: each asserts every read of the API server, ECM call, status write and event, in
 // order, and that nothing else was done.
 
-const ATTACH = "AttachNetworkInterface";
-const DETACH = "DetachNetworkInterface";
+const ATTACH = "AttachNetworkInterface" as const;
+const DETACH = "DetachNetworkInterface" as const;
 
 function setup(resource: EniAttachment) {
   const journal = new Journal();
