@@ -2,6 +2,7 @@
 import type { Server } from "node:http";
 import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
 import { decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
+import type { Fence } from "./api/fence.ts";
 import { ConfigError, USAGE, parseConfig, type Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
 import { Reconciler } from "./controller/reconciler.ts";
@@ -33,6 +34,9 @@ const SHUTDOWN_GRACE_MS = 20_000;
 async function run(config: Config, logger: Logger): Promise<void> {
   const kc = loadKubeConfig(config.kubeconfig);
   const metrics = new Metrics();
+  let elector: LeaderElector | undefined;
+  // With leader election, no ECM call and no write unless the lease is held and fresh.
+  const fence: Fence = () => !config.leaderElect || (elector?.holdsLease ?? false);
   const ecm = new EcmClient({
     endpoint: config.ecmEndpoint,
     qps: config.ecmQps,
@@ -41,8 +45,9 @@ async function run(config: Config, logger: Logger): Promise<void> {
     transportRetries: ECM_TRANSPORT_RETRIES,
     metrics,
     logger,
+    fence,
   });
-  const resources = new EniAttachmentClient(kc);
+  const resources = new EniAttachmentClient(kc, fence);
   const core = kc.makeApiClient(CoreV1Api);
   const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
   const resourceInformers = namespaces.map(
@@ -70,7 +75,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
     secrets: secretInformers,
     reconciler: new Reconciler({
       resources,
-      events: new EventRecorder(kc, logger),
+      events: new EventRecorder(kc, logger, fence),
       calls: new CallTurns(ecm, TURNS),
       observer: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
       cached: (namespace, name) => {
@@ -103,7 +108,6 @@ async function run(config: Config, logger: Logger): Promise<void> {
     );
   }
 
-  let elector: LeaderElector | undefined;
   let stopping = false;
   const shutdown = async (signal: string, exitCode: number) => {
     if (stopping) return;

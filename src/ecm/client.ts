@@ -5,6 +5,7 @@ import { Type, type Static, type TSchema } from "typebox";
 import { Value } from "typebox/value";
 import { CommonClient } from "tencentcloud-sdk-nodejs-common";
 import { DecodeError, decode } from "../api/decode.ts";
+import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./actions.ts";
@@ -24,6 +25,8 @@ export interface EcmClientOptions {
   readonly transportRetryMs?: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Checked right before every request is sent; default: always allowed. */
+  readonly fence?: Fence;
 }
 
 /**
@@ -95,6 +98,8 @@ export class EcmClient {
     const account = credential.secretId;
     const limiter = this.limiter(action, account);
     await limiter.acquire(ticket);
+    // After waiting for the turn, which may have outlasted the leader lease.
+    checkFence(this.options.fence ?? UNFENCED, action);
     const client = new CommonClient(ECM_SIGNING_HOST, ECM_VERSION, {
       credential,
       profile: {

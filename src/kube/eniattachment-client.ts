@@ -1,6 +1,7 @@
 import { type KubeConfig, CustomObjectsApi, type KubernetesListObject, type V1ListMeta } from "@kubernetes/client-node";
 import { Type } from "typebox";
 import { decode } from "../api/decode.ts";
+import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import {
   API_VERSION,
   FINALIZER,
@@ -38,9 +39,12 @@ type JsonPatch = ({ op: "test" | "add"; path: string; value: unknown } | { op: "
  */
 export class EniAttachmentClient {
   private readonly api: CustomObjectsApi;
+  private readonly fence: Fence;
 
-  constructor(kc: KubeConfig) {
+  /** `fence` is checked before every write; reads are always allowed. */
+  constructor(kc: KubeConfig, fence: Fence = UNFENCED) {
     this.api = kc.makeApiClient(CustomObjectsApi);
+    this.fence = fence;
   }
 
   /** The API path the informer lists and watches. */
@@ -77,6 +81,7 @@ export class EniAttachmentClient {
    */
   async replaceStatus(resource: EniAttachment, status: EniAttachmentStatus): Promise<StatusWrite> {
     const { namespace = "", name = "" } = resource.metadata;
+    checkFence(this.fence, "status write");
     try {
       const written: unknown = await this.api.replaceNamespacedCustomObjectStatus({
         ...base,
@@ -127,6 +132,7 @@ export class EniAttachmentClient {
 
   private async patch(resource: EniAttachment, body: JsonPatch): Promise<EniAttachment> {
     const { namespace = "", name = "" } = resource.metadata;
+    checkFence(this.fence, "finalizer patch");
     return decodeEniAttachment(
       await this.api.patchNamespacedCustomObject({ ...base, namespace, name, body, fieldManager: FIELD_MANAGER }),
     );

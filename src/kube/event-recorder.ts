@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { CoreV1Api, type CoreV1Event, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import type { EventSpec } from "../api/event-spec.ts";
+import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isNotFound } from "./api-errors.ts";
 
@@ -19,13 +20,17 @@ export class EventRecorder {
   private readonly logger: Logger;
   private readonly recent = new Map<string, { name: string; count: number }>();
   private readonly instance = hostname();
+  private readonly fence: Fence;
 
-  constructor(kc: KubeConfig, logger: Logger) {
+  /** `fence` is checked before every write; a refused write fails the reconcile, unlike other failures. */
+  constructor(kc: KubeConfig, logger: Logger, fence: Fence = UNFENCED) {
     this.api = kc.makeApiClient(CoreV1Api);
     this.logger = logger;
+    this.fence = fence;
   }
 
   async record(resource: EniAttachment, event: EventSpec): Promise<void> {
+    checkFence(this.fence, "event");
     const { namespace = "default", name = "", uid = "" } = resource.metadata;
     const key = `${uid}\u0000${event.type}\u0000${event.reason}\u0000${event.message}`;
     const now = new Date();
