@@ -14,6 +14,7 @@ import {
   type EniAttachmentStatus,
 } from "../api/eniattachment.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
+import { fenceOptions } from "./fence-options.ts";
 
 const base = { group: GROUP, version: VERSION, plural: PLURAL };
 
@@ -83,13 +84,16 @@ export class EniAttachmentClient {
     const { namespace = "", name = "" } = resource.metadata;
     checkFence(this.fence, "status write");
     try {
-      const written: unknown = await this.api.replaceNamespacedCustomObjectStatus({
-        ...base,
-        namespace,
-        name,
-        fieldManager: FIELD_MANAGER,
-        body: { ...resource, status },
-      });
+      const written: unknown = await this.api.replaceNamespacedCustomObjectStatus(
+        {
+          ...base,
+          namespace,
+          name,
+          fieldManager: FIELD_MANAGER,
+          body: { ...resource, status },
+        },
+        fenceOptions(this.fence, "status write"),
+      );
       return { kind: "written", resource: decodeEniAttachment(written) };
     } catch (error) {
       if (isConflict(error)) return { kind: "conflict" };
@@ -134,7 +138,10 @@ export class EniAttachmentClient {
     const { namespace = "", name = "" } = resource.metadata;
     checkFence(this.fence, "finalizer patch");
     return decodeEniAttachment(
-      await this.api.patchNamespacedCustomObject({ ...base, namespace, name, body, fieldManager: FIELD_MANAGER }),
+      await this.api.patchNamespacedCustomObject(
+        { ...base, namespace, name, body, fieldManager: FIELD_MANAGER },
+        fenceOptions(this.fence, "finalizer patch"),
+      ),
     );
   }
 }

@@ -3,9 +3,10 @@ import { hostname } from "node:os";
 import { CoreV1Api, type CoreV1Event, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import type { EventSpec } from "../api/event-spec.ts";
-import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
+import { FencedOffError, UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isNotFound } from "./api-errors.ts";
+import { fenceOptions } from "./fence-options.ts";
 
 const COMPONENT = "eni-operator";
 /** Remembered events, for counting repeats instead of creating new ones (as client-go's recorder does). */
@@ -37,9 +38,13 @@ export class EventRecorder {
     try {
       const seen = this.recent.get(key);
       if (seen && (await this.bump(namespace, seen, now))) return;
-      const created = await this.api.createNamespacedEvent({ namespace, body: this.newEvent(resource, event, now) });
+      const created = await this.api.createNamespacedEvent(
+        { namespace, body: this.newEvent(resource, event, now) },
+        fenceOptions(this.fence, "event"),
+      );
       this.remember(key, { name: created.metadata.name ?? "", count: 1 });
     } catch (err) {
+      if (err instanceof FencedOffError) throw err;
       this.logger.warn({ err, namespace, name, reason: event.reason }, "could not record event");
     }
   }
@@ -49,7 +54,7 @@ export class EventRecorder {
       seen.count += 1;
       await this.api.patchNamespacedEvent(
         { namespace, name: seen.name, body: { count: seen.count, lastTimestamp: now } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch, fenceOptions(this.fence, "event")),
       );
       return true;
     } catch (err) {
