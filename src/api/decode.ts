@@ -17,5 +17,9 @@ export class DecodeError extends Error {
 export function decode<S extends TSchema>(schema: S, value: unknown, what: string): Static<S> {
   if (Value.Check(schema, value)) return value;
   const [first] = Value.Errors(schema, value);
-  throw new DecodeError(what, first?.instancePath ?? "", first?.message ?? "does not match its schema");
+  if (!first) throw new DecodeError(what, "", "does not match its schema");
+  // A missing field is reported at its parent: name the field itself.
+  const missing = first.keyword === "required" ? first.params.requiredProperties?.[0] : undefined;
+  if (missing !== undefined) throw new DecodeError(what, `${first.instancePath}/${missing}`, "is required");
+  throw new DecodeError(what, first.instancePath, first.message);
 }
