@@ -19,7 +19,7 @@ export function decode<S extends TSchema>(schema: S, value: unknown, what: strin
   const [first] = Value.Errors(schema, value);
   if (!first) throw new DecodeError(what, "", "does not match its schema");
   // A missing field is reported at its parent: name the field itself.
-  const missing = first.keyword === "required" ? first.params.requiredProperties?.[0] : undefined;
+  const missing = first.keyword === "required" ? first.params.requiredProperties[0] : undefined;
   if (missing !== undefined) throw new DecodeError(what, `${first.instancePath}/${missing}`, "is required");
   throw new DecodeError(what, first.instancePath, first.message);
 }
