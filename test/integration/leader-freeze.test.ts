@@ -22,6 +22,7 @@ interface AuditEvent {
   verb: string;
   objectRef?: { resource?: string; namespace?: string };
   requestReceivedTimestamp: string;
+  responseStatus?: { code?: number };
 }
 
 describe("a leader frozen past its lease", () => {
@@ -105,10 +106,17 @@ describe("a leader frozen past its lease", () => {
       .map((line) => JSON.parse(line) as AuditEvent)
       .filter((event) => event.objectRef?.namespace === ns.name);
     const writes = (user: string) => audit.filter((e) => e.user.username === user);
-    const oldWritesAfter = writes("replica-old").filter((e) => Date.parse(e.requestReceivedTimestamp) >= takenOverAt);
+    // A request already on its way when the process froze (past the fence, in connection setup) reaches
+    // the API server on resume; its resourceVersion guard refuses it. Only what the API server accepted
+    // is a write.
+    const oldAfter = writes("replica-old").filter((e) => Date.parse(e.requestReceivedTimestamp) >= takenOverAt);
+    const oldWritesAfter = oldAfter.filter((e) => (e.responseStatus?.code ?? 0) < 300);
+    const refused = oldAfter.filter((e) => (e.responseStatus?.code ?? 0) >= 300);
     console.log(
       `leader frozen; the other took over ${takenOverAt - frozenAt} ms later; after that the old leader made ` +
-        `${byOldAfter.length} ECM calls and ${oldWritesAfter.length} API writes (before its freeze: ` +
+        `${byOldAfter.length} ECM calls and ${oldWritesAfter.length} API writes (requests in flight at the freeze ` +
+        `that reached the API server on resume and were refused: ${refused.length} ` +
+        `${refused.map((e) => `${e.verb} ${String(e.responseStatus?.code)}`).join(", ")}; before its freeze: ` +
         `${byOldBefore.length} calls, ${writes("replica-old").length} writes; the new leader: ${byNew.length} calls, ` +
         `${writes("replica-new").length} writes); the old leader exited with ${code}`,
     );
