@@ -64,16 +64,12 @@ async function prepare(s: Scenario, prefix: string, first: number, accounts: rea
   return items;
 }
 
-/** Deletes them all at once; resolves with the seconds until the last is gone and the Detach calls made meanwhile. */
+/** Deletes them all (the namespace's only resources) at once; resolves with the seconds until all are gone and the calls made meanwhile. */
 async function deleteAll(s: Scenario, names: readonly string[]) {
   const before = (await s.emulator.control.calls()).length;
   const started = Date.now();
   await Promise.all(names.map((name) => s.delete(name)));
-  await waitFor(
-    async () => (await Promise.all(names.map((name) => s.get(name)))).every((r) => r === undefined),
-    120_000,
-    50,
-  );
+  await waitFor(async () => s.empty(), 120_000, 50);
   const seconds = (Date.now() - started) / 1000;
   const calls = (await s.emulator.control.calls()).slice(before);
   return { seconds, calls, detaches: calls.filter((c) => c.action === DETACH) };
