@@ -9,7 +9,6 @@ export type SecretLookup = (namespace: string, name: string) => V1Secret | undef
  * from the cache on every call so that a changed Secret is used without a restart.
  */
 export class SecretCredentials implements CredentialSource {
-  readonly identity: string;
   private readonly lookup: SecretLookup;
   private readonly namespace: string;
   private readonly name: string;
@@ -18,7 +17,6 @@ export class SecretCredentials implements CredentialSource {
     this.lookup = lookup;
     this.namespace = namespace;
     this.name = name;
-    this.identity = `secret:${namespace}/${name}`;
   }
 
   getCredential(): Promise<EcmCredential> {
@@ -36,8 +34,6 @@ export class SecretCredentials implements CredentialSource {
 }
 
 function decode(secret: V1Secret, key: string): string | undefined {
-  const fromString = secret.stringData?.[key];
-  if (fromString) return fromString.trim();
   const encoded = secret.data?.[key];
   return encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : undefined;
 }

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { BindAddress } from "../config.ts";
+import type { BindAddress } from "./bind-address.ts";
 import type { Registry } from "prom-client";
 
 type Handler = () => Promise<{ status: number; contentType: string; body: string }>;
