@@ -52,8 +52,8 @@ export async function serviceAccountKubeconfig(
 export interface TestNamespace {
   name: string;
   /**
-   * Deletes the namespace. With no kube-controller-manager it stays Terminating and keeps its objects
-   * until the control plane stops, but nothing new can be created in it.
+   * Deletes the namespace; kube-controller-manager's namespace controller then deletes what it holds
+   * (an EniAttachment goes once the operator releases its finalizer) and finally the namespace.
    */
   cleanup: () => Promise<void>;
 }
