@@ -9,7 +9,7 @@ import { startCliEmulator } from "../emulator/clients.ts";
 import { EmulatorControl } from "../emulator/control-client.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
 import { DEFAULT_CREDENTIAL, startEmulator, type EmulatorOptions, type RunningEmulator } from "../emulator/server.ts";
-import { adminKubeConfig, kubectl, testNamespace } from "./cluster.ts";
+import { kubectl, loadKubeConfig, testNamespace } from "./cluster.ts";
 import { startOperator, waitFor, type RunningOperator } from "./operator.ts";
 
 export const REGION = "ap-xian-ecm";
@@ -54,6 +54,8 @@ export interface ScenarioOptions {
    */
   emulatorProcess?: boolean;
   operatorArgs?: readonly string[];
+  /** An admin kubeconfig of another control plane than the suite's (one a test may restart). */
+  kubeconfig?: string;
 }
 
 async function emulatorProcess(): Promise<RunningEmulator> {
@@ -69,13 +71,14 @@ async function emulatorProcess(): Promise<RunningEmulator> {
 }
 
 export async function startScenario(prefix: string, options: ScenarioOptions = {}): Promise<Scenario> {
-  const ns = await testNamespace(prefix);
+  const kubeconfig = options.kubeconfig ?? inject("kubeconfigPath");
+  const ns = await testNamespace(prefix, kubeconfig);
   const emulator = options.emulatorProcess
     ? await emulatorProcess()
     : await startEmulator({ transitionMs: 200, ...options.emulator });
   const launch = () =>
     startOperator({
-      kubeconfig: inject("kubeconfigPath"),
+      kubeconfig,
       namespace: ns.name,
       ecmEndpoint: emulator.url,
       credentials: DEFAULT_CREDENTIAL,
@@ -88,7 +91,7 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
     await emulator.close();
     throw error;
   }
-  const api = adminKubeConfig().makeApiClient(CustomObjectsApi);
+  const api = loadKubeConfig(kubeconfig).makeApiClient(CustomObjectsApi);
   const base = { group: GROUP, version: VERSION, plural: PLURAL, namespace: ns.name };
   const get = async (name: string) => {
     try {
@@ -142,7 +145,11 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
       await waitFor(async () => (await get(name)) === undefined, timeoutMs);
     },
     events: async (name) =>
-      (await kubectl(["get", "events", "-n", ns.name, "--field-selector", `involvedObject.name=${name}`])).stdout,
+      (
+        await kubectl(["get", "events", "-n", ns.name, "--field-selector", `involvedObject.name=${name}`], {
+          kubeconfig,
+        })
+      ).stdout,
     calls: async (action, networkInterfaceId) =>
       (await emulator.control.calls()).filter(
         (call) =>
