@@ -198,6 +198,11 @@ export class ControlPlane {
     return this.#info.adminKubeconfigPath;
   }
 
+  /** etcd's client URL: tests read the API server's history of an object from it. */
+  get etcdUrl(): string {
+    return etcdUrl(this.#info);
+  }
+
   get kubectl(): string {
     return this.#info.binaries.kubectl;
   }

@@ -7,7 +7,7 @@ import { EniStore } from "./eni-store.ts";
 import { ApiError } from "./error-codes.ts";
 import { FaultRules, transportFault, type TransportFault } from "./faults.ts";
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from "./json.ts";
-import { Journal } from "./journal.ts";
+import { Journal, type ReportedEni } from "./journal.ts";
 import { Quota } from "./quota.ts";
 import type { Settings, SettingsPatch } from "./settings.ts";
 import { parseAuthorization } from "./signature.ts";
@@ -79,6 +79,8 @@ export class Emulator {
     const secretId = parseAuthorization(headerValue(request.headers, "authorization") ?? "")?.secretId;
     const { answer, delayMs } = this.#process(request, action, params, nowMs);
     const requestId = answer.kind === "transport" ? null : randomUUID();
+    const reported =
+      answer.kind === "success" && action === "DescribeNetworkInterfaces" ? reportedEnis(answer.fields) : [];
     this.journal.record({
       time: new Date(nowMs).toISOString(),
       action,
@@ -86,6 +88,7 @@ export class Emulator {
       code: answer.kind === "success" ? "Success" : answer.kind === "error" ? answer.error.code : answer.code,
       requestId,
       ...(secretId === undefined ? {} : { secretId }),
+      ...(reported.length === 0 ? {} : { reported }),
     });
     if (answer.kind === "transport") return { reply: answer.fault, delayMs };
     const response =
@@ -149,6 +152,18 @@ function checkVersion(version: string | undefined): void {
   if (version !== API_VERSION) {
     throw new ApiError("NoSuchVersion", `The API version \`${version}\` does not exist; ECM's is \`${API_VERSION}\`.`);
   }
+}
+
+/** What a Describe answer said of each ENI, for the journal: tests check confirmations against it. */
+function reportedEnis(fields: JsonObject): ReportedEni[] {
+  const set = fields["NetworkInterfaceSet"];
+  if (!Array.isArray(set)) return [];
+  return set.filter(isJsonObject).flatMap((item) => {
+    const { NetworkInterfaceId: networkInterfaceId, State: state, Attachment: attachment } = item;
+    if (typeof networkInterfaceId !== "string" || typeof state !== "string") return [];
+    const instanceId = isJsonObject(attachment) ? attachment["InstanceId"] : null;
+    return [{ networkInterfaceId, state, instanceId: typeof instanceId === "string" ? instanceId : null }];
+  });
 }
 
 /** The ENIs a call names, for matching fault rules; tolerant of any body. */

@@ -16,6 +16,8 @@ declare module "vitest" {
     helmPath: string;
     /** https://127.0.0.1:<port> */
     apiServerUrl: string;
+    /** etcd's client URL, where the API server's every write can be watched (etcd-history.ts). */
+    etcdUrl: string;
     /** Holds the control plane's PKI: userKubeconfig() in cluster.ts issues client certificates from it. */
     controlPlaneDir: string;
   }
@@ -38,5 +40,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("helmPath", controlPlane.helm);
   project.provide("apiServerUrl", controlPlane.server);
   project.provide("controlPlaneDir", controlPlane.dir);
+  project.provide("etcdUrl", controlPlane.etcdUrl);
   return () => controlPlane.stop();
 }
