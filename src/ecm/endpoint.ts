@@ -22,17 +22,18 @@ export function agentFor(endpoint: URL): http.Agent {
   return agent;
 }
 
-export function parseEndpoint(raw: string): URL {
+/** `flag` names the flag in messages; its example URL is the host that flag's requests are signed for. */
+export function parseEndpoint(raw: string, flag = "ecm-endpoint", signingHost = ECM_SIGNING_HOST): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch (cause) {
-    throw new Error(`--ecm-endpoint ${JSON.stringify(raw)} is not a URL such as https://${ECM_SIGNING_HOST}`, {
+    throw new Error(`--${flag} ${JSON.stringify(raw)} is not a URL such as https://${signingHost}`, {
       cause,
     });
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new Error(`--ecm-endpoint must be an http or https URL, got ${JSON.stringify(raw)}`);
+    throw new Error(`--${flag} must be an http or https URL, got ${JSON.stringify(raw)}`);
   }
   return url;
 }

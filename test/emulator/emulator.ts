@@ -11,6 +11,7 @@ import { Journal, type ReportedEni } from "./journal.ts";
 import { Quota } from "./quota.ts";
 import type { Settings, SettingsPatch } from "./settings.ts";
 import { parseAuthorization } from "./signature.ts";
+import { STS_ACTION, STS_VERSION, assumeRoleWithWebIdentity, type IssuedCredential, type WebIdentity } from "./sts.ts";
 
 /** The service name in the credential scope. */
 const SERVICE = "ecm";
@@ -19,6 +20,8 @@ export interface EmulatorConfig {
   credentials: readonly Credential[];
   regions: readonly string[];
   settings: Settings;
+  /** What STS AssumeRoleWithWebIdentity accepts; without it every exchange is refused. */
+  webIdentity?: WebIdentity;
 }
 
 /** How to answer a call: an HTTP 200 JSON envelope, or a transport fault. */
@@ -40,7 +43,10 @@ export class Emulator {
   readonly journal = new Journal();
   readonly faults = new FaultRules();
   readonly regions: ReadonlySet<string>;
-  readonly #credentials: ReadonlyMap<string, Credential>;
+  /** Temporary credentials STS issued, for tests to check they never appear where they must not. */
+  readonly issued: IssuedCredential[] = [];
+  readonly #credentials: Map<string, Credential>;
+  readonly #webIdentity: WebIdentity | undefined;
   readonly #initialSettings: Settings;
   #settings: Settings;
   readonly #quota: Quota;
@@ -48,6 +54,7 @@ export class Emulator {
   constructor(config: EmulatorConfig) {
     this.regions = new Set(config.regions);
     this.#credentials = new Map(config.credentials.map((credential) => [credential.secretId, credential]));
+    this.#webIdentity = config.webIdentity;
     this.#initialSettings = { ...config.settings };
     this.#settings = { ...config.settings };
     this.#quota = new Quota(config.settings.quotaPerSecond);
@@ -69,6 +76,7 @@ export class Emulator {
     this.journal.clear();
     this.faults.clear();
     this.#quota.clear();
+    for (const credential of this.issued.splice(0)) this.#credentials.delete(credential.secretId);
     this.updateSettings(this.#initialSettings);
   }
 
@@ -77,7 +85,8 @@ export class Emulator {
     const params = parseJson(request.body.toString("utf8"));
     const action = headerValue(request.headers, "x-tc-action") ?? "";
     const secretId = parseAuthorization(headerValue(request.headers, "authorization") ?? "")?.secretId;
-    const { answer, delayMs } = this.#process(request, action, params, nowMs);
+    const { answer, delayMs } =
+      action === STS_ACTION ? this.#assumeRole(request, params, nowMs) : this.#process(request, action, params, nowMs);
     const requestId = answer.kind === "transport" ? null : randomUUID();
     const reported =
       answer.kind === "success" && action === "DescribeNetworkInterfaces" ? reportedEnis(answer.fields) : [];
@@ -96,6 +105,24 @@ export class Emulator {
         ? { ...answer.fields, RequestId: requestId }
         : { Error: { Code: answer.error.code, Message: answer.error.message }, RequestId: requestId };
     return { reply: { kind: "envelope", body: JSON.stringify({ Response: response }) }, delayMs };
+  }
+
+  /** STS's exchange: its own version, no signature (Authorization: SKIP), no quota or injected faults. */
+  #assumeRole(request: RawRequest, params: JsonValue | undefined, nowMs: number): { answer: Answer; delayMs: number } {
+    try {
+      const version = headerValue(request.headers, "x-tc-version");
+      if (version !== STS_VERSION) {
+        throw new ApiError("NoSuchVersion", `STS's API version is \`${STS_VERSION}\`, not \`${version ?? ""}\`.`);
+      }
+      const lifetime = this.#settings.stsCredentialSeconds;
+      const { issued, fields } = assumeRoleWithWebIdentity(params, this.#webIdentity, lifetime, nowMs);
+      this.issued.push(issued);
+      this.#credentials.set(issued.secretId, issued);
+      return { answer: { kind: "success", fields }, delayMs: 0 };
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return { answer: { kind: "error", error }, delayMs: 0 };
+    }
   }
 
   #process(
