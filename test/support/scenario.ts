@@ -56,6 +56,11 @@ export interface ScenarioOptions {
   operatorArgs?: readonly string[];
   /** An admin kubeconfig of another control plane than the suite's (one a test may restart). */
   kubeconfig?: string;
+  /**
+   * The TKE_* variables of pod identity: the operator then has no other credentials and exchanges its
+   * token with the emulator's STS (--sts-endpoint).
+   */
+  podIdentity?: Readonly<Record<string, string>>;
 }
 
 async function emulatorProcess(): Promise<RunningEmulator> {
@@ -81,8 +86,11 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
       kubeconfig,
       namespace: ns.name,
       ecmEndpoint: emulator.url,
-      credentials: DEFAULT_CREDENTIAL,
-      ...(options.operatorArgs ? { extraArgs: options.operatorArgs } : {}),
+      ...(options.podIdentity === undefined ? { credentials: DEFAULT_CREDENTIAL } : { env: options.podIdentity }),
+      extraArgs: [
+        ...(options.operatorArgs ?? []),
+        ...(options.podIdentity === undefined ? [] : [`--sts-endpoint=${emulator.url}`]),
+      ],
     });
   let operator: RunningOperator;
   try {
