@@ -33,6 +33,12 @@ export interface Outcome {
   delayMs: number;
 }
 
+interface Processed {
+  answer: Answer;
+  delayMs: number;
+  fault?: { code?: string; delayMs?: number } | undefined;
+}
+
 type Answer =
   | { kind: "success"; fields: JsonObject }
   | { kind: "error"; error: ApiError }
@@ -85,7 +91,7 @@ export class Emulator {
     const params = parseJson(request.body.toString("utf8"));
     const action = headerValue(request.headers, "x-tc-action") ?? "";
     const secretId = parseAuthorization(headerValue(request.headers, "authorization") ?? "")?.secretId;
-    const { answer, delayMs } =
+    const { answer, delayMs, fault } =
       action === STS_ACTION ? this.#assumeRole(request, params, nowMs) : this.#process(request, action, params, nowMs);
     const requestId = answer.kind === "transport" ? null : randomUUID();
     const reported =
@@ -97,6 +103,7 @@ export class Emulator {
       code: answer.kind === "success" ? "Success" : answer.kind === "error" ? answer.error.code : answer.code,
       requestId,
       ...(secretId === undefined ? {} : { secretId }),
+      ...(fault === undefined ? {} : { fault }),
       ...(reported.length === 0 ? {} : { reported }),
     });
     if (answer.kind === "transport") return { reply: answer.fault, delayMs };
@@ -108,7 +115,7 @@ export class Emulator {
   }
 
   /** STS's exchange: its own version, no signature (Authorization: SKIP), no quota or injected faults. */
-  #assumeRole(request: RawRequest, params: JsonValue | undefined, nowMs: number): { answer: Answer; delayMs: number } {
+  #assumeRole(request: RawRequest, params: JsonValue | undefined, nowMs: number): Processed {
     try {
       const version = headerValue(request.headers, "x-tc-version");
       if (version !== STS_VERSION) {
@@ -125,13 +132,9 @@ export class Emulator {
     }
   }
 
-  #process(
-    request: RawRequest,
-    action: string,
-    params: JsonValue | undefined,
-    nowMs: number,
-  ): { answer: Answer; delayMs: number } {
+  #process(request: RawRequest, action: string, params: JsonValue | undefined, nowMs: number): Processed {
     let delayMs = 0;
+    let applied: Processed["fault"];
     try {
       const known = knownAction(action);
       checkVersion(headerValue(request.headers, "x-tc-version"));
@@ -145,20 +148,26 @@ export class Emulator {
       }
       const fault = this.faults.take(known, eniIdsOf(params));
       delayMs = fault?.delayMs ?? 0;
+      if (fault !== undefined) {
+        applied = {
+          ...(fault.code === undefined ? {} : { code: fault.code }),
+          ...(fault.delayMs === undefined ? {} : { delayMs: fault.delayMs }),
+        };
+      }
       if (fault?.code !== undefined) {
         const transport = transportFault(fault.code);
         if (transport !== undefined) {
-          return { answer: { kind: "transport", code: fault.code, fault: transport }, delayMs };
+          return { answer: { kind: "transport", code: fault.code, fault: transport }, delayMs, fault: applied };
         }
         throw new ApiError(fault.code, fault.message);
       }
       const context = { store: this.store, settings: this.#settings, regions: this.regions, nowMs };
-      return { answer: { kind: "success", fields: runAction(known, params, context) }, delayMs };
+      return { answer: { kind: "success", fields: runAction(known, params, context) }, delayMs, fault: applied };
     } catch (error) {
       // Anything but an ApiError is an emulator bug: answer it as the service would answer its own.
       const apiError =
         error instanceof ApiError ? error : new ApiError("InternalError", `Emulator error: ${String(error)}`);
-      return { answer: { kind: "error", error: apiError }, delayMs };
+      return { answer: { kind: "error", error: apiError }, delayMs, fault: applied };
     }
   }
 }

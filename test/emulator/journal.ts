@@ -16,6 +16,8 @@ export interface JournalEntry {
   requestId: string | null;
   /** The SecretId of the Authorization header, when it could be read. */
   secretId?: string;
+  /** The injected fault that shaped the answer (its code, its delay or both), if any. */
+  fault?: { code?: string; delayMs?: number };
   /** For a successful DescribeNetworkInterfaces: what it answered of each ENI. */
   reported?: ReportedEni[];
 }
