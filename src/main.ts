@@ -69,7 +69,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
       ),
   );
   const lookupSecret = (namespace: string, name: string) => findCached(secretInformers, namespace, name);
-  const operatorCredentials = new OperatorCredentials();
+  const operatorCredentials = new OperatorCredentials(process.env, config.stsEndpoint);
   const controller = new Controller({
     resources: resourceInformers,
     secrets: secretInformers,
