@@ -16,6 +16,10 @@ export interface Config {
   readonly ecmQps: number;
   readonly ecmBurst: number;
   readonly logLevel: string;
+  /** Honour spec.credentialsSecretRef; off, a resource naming a Secret fails with no ECM call. */
+  readonly perResourceCredentials: boolean;
+  /** /metrics over HTTPS, behind TokenReview and SubjectAccessReview. */
+  readonly metricsSecure: boolean;
 }
 
 export interface BindAddress {
@@ -38,8 +42,14 @@ const FLAGS = {
   "ecm-qps": { env: "ECM_QPS", default: "20" },
   "ecm-burst": { env: "ECM_BURST", default: "20" },
   "log-level": { env: "LOG_LEVEL", default: "info" },
+  "per-resource-credentials": { env: "PER_RESOURCE_CREDENTIALS", default: "false" },
+  "metrics-secure": { env: "METRICS_SECURE", default: "false" },
 } as const;
+
 type Flag = keyof typeof FLAGS;
+
+/** Flags that, given alone, mean true (controller-runtime style: a bare --leader-elect is --leader-elect=true). */
+const BOOLEAN_FLAGS: readonly Flag[] = ["leader-elect", "per-resource-credentials", "metrics-secure"];
 
 export const USAGE = `Usage: eni-operator [flags]
 
@@ -62,8 +72,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({
-      // controller-runtime style: a bare --leader-elect is --leader-elect=true.
-      args: argv.map((arg) => (arg === "--leader-elect" ? "--leader-elect=true" : arg)),
+      args: argv.map((arg) => (BOOLEAN_FLAGS.some((flag) => arg === `--${flag}`) ? `${arg}=true` : arg)),
       options: { ...options, help: { type: "boolean" } },
       allowPositionals: false,
       strict: true,
@@ -105,6 +114,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     ecmQps: parseNumber("ecm-qps", read("ecm-qps"), 0.001, false),
     ecmBurst: parseNumber("ecm-burst", read("ecm-burst"), 1, true),
     logLevel,
+    perResourceCredentials: parseBoolean("per-resource-credentials", read("per-resource-credentials")),
+    metricsSecure: parseBoolean("metrics-secure", read("metrics-secure")),
   };
 }
 

@@ -13,6 +13,8 @@ describe("operator flags", () => {
       ecmQps: 20,
       ecmBurst: 20,
       logLevel: "info",
+      perResourceCredentials: false,
+      metricsSecure: false,
     });
     expect(config !== "help" && config.ecmEndpoint.href).toBe("https://ecm.tencentcloudapi.com/");
   });
@@ -31,8 +33,16 @@ describe("operator flags", () => {
     });
   });
 
-  it("reads a bare --leader-elect as true", () => {
+  it("reads a bare --leader-elect, --per-resource-credentials or --metrics-secure as true", () => {
     expect(parseConfig(["--leader-elect"], {})).toMatchObject({ leaderElect: true });
+    expect(parseConfig(["--per-resource-credentials", "--metrics-secure"], {})).toMatchObject({
+      perResourceCredentials: true,
+      metricsSecure: true,
+    });
+    expect(parseConfig([], { PER_RESOURCE_CREDENTIALS: "true", METRICS_SECURE: "true" })).toMatchObject({
+      perResourceCredentials: true,
+      metricsSecure: true,
+    });
     expect(parseConfig(["--leader-elect=false"], { LEADER_ELECT: "true" })).toMatchObject({ leaderElect: false });
   });
 
@@ -45,6 +55,7 @@ describe("operator flags", () => {
     [["--ecm-endpoint=not a url"], /is not a URL/],
     [["--metrics-bind-address=8080"], /--metrics-bind-address must be HOST:PORT, :PORT or 0/],
     [["--leader-elect=maybe"], /--leader-elect must be true or false/],
+    [["--per-resource-credentials=yes"], /--per-resource-credentials must be true or false/],
     [["--no-such-flag"], /Unknown option '--no-such-flag'/],
   ])("refuses %j with a clear message", (argv, message) => {
     expect(() => parseConfig(argv, {})).toThrow(ConfigError);
