@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import type { Server } from "node:http";
-import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
 import type { EniAttachment } from "./api/eniattachment.ts";
 import { ConfigError, USAGE, parseConfig, type Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
@@ -13,7 +13,9 @@ import { EventRecorder } from "./kube/event-recorder.ts";
 import { ResilientInformer, findCached } from "./kube/informer.ts";
 import { loadKubeConfig } from "./kube/kubeconfig.ts";
 import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
-import { SecretCredentials } from "./kube/secret-credentials.ts";
+import { SecretChangePoller } from "./kube/secret-change-poller.ts";
+import { resourceCredentials } from "./kube/secret-credentials.ts";
+import { SecretReader } from "./kube/secret-reader.ts";
 import { podNamespace } from "./kube/pod-namespace.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { metricsRoutes, probeRoutes, serve } from "./observability/http-endpoints.ts";
@@ -50,34 +52,23 @@ async function run(config: Config, logger: Logger): Promise<void> {
         logger,
       ),
   );
-  const secretInformers = namespaces.map(
-    (namespace) =>
-      new ResilientInformer<V1Secret>(
-        kc,
-        namespace ? `/api/v1/namespaces/${namespace}/secrets` : "/api/v1/secrets",
-        () => (namespace ? core.listNamespacedSecret({ namespace }) : core.listSecretForAllNamespaces()),
-        logger,
-      ),
-  );
-  const lookupSecret = (namespace: string, name: string) => findCached(secretInformers, namespace, name);
-  const operatorCredentials = new OperatorCredentials();
+  const secrets = new SecretReader(core);
+  const allResources = () => resourceInformers.flatMap((informer) => informer.list());
   const controller = new Controller({
     resources: resourceInformers,
-    secrets: secretInformers,
+    // Without per-resource credentials no Secret is ever read, so none can change anything.
+    secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, allResources, logger)] : [],
     reconciler: new Reconciler({
       resources,
       events: new EventRecorder(kc, logger),
       ecm,
       describe: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
       cached: (namespace, name) => findCached(resourceInformers, namespace, name),
-      credentialsFor: (resource) =>
-        resource.spec.credentialsSecretRef
-          ? new SecretCredentials(
-              lookupSecret,
-              resource.metadata.namespace ?? "",
-              resource.spec.credentialsSecretRef.name,
-            )
-          : operatorCredentials,
+      credentialsFor: resourceCredentials({
+        perResource: config.perResourceCredentials,
+        secrets,
+        operator: new OperatorCredentials(),
+      }),
     }),
     workers: config.maxConcurrentReconciles,
     resyncMs: RESYNC_MS,
@@ -137,6 +128,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
       ecmBurst: config.ecmBurst,
       workers: config.maxConcurrentReconciles,
       leaderElect: config.leaderElect,
+      perResourceCredentials: config.perResourceCredentials,
     },
     "eni-operator started",
   );

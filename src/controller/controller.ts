@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import { findCached, type ChangeKind, type ResilientInformer } from "../kube/informer.ts";
+import type { SecretChanges } from "../kube/secret-change-poller.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { targetOf } from "./decide.ts";
@@ -13,7 +14,7 @@ export const CONTROLLER_NAME = "eniattachment";
 
 export interface ControllerOptions {
   readonly resources: readonly ResilientInformer<EniAttachment>[];
-  readonly secrets: readonly ResilientInformer<V1Secret>[];
+  readonly secrets: readonly SecretChanges[];
   readonly reconciler: Reconciler;
   readonly workers: number;
   /** Every key is queued again this often, in case a watch missed an event. */

@@ -5,7 +5,7 @@ import sdkException from "tencentcloud-sdk-nodejs-common/tencentcloud/common/exc
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { ECM_ACTIONS, ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./actions.ts";
-import type { CredentialSource, EcmCredential } from "./credentials.ts";
+import { CredentialsError, type CredentialSource, type EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
 import { RateLimiter, type Ticket } from "./rate-limiter.ts";
@@ -80,7 +80,8 @@ export class EcmClient {
       return await source.getCredential();
     } catch (cause) {
       const detail = cause instanceof Error ? cause.message : String(cause);
-      throw new EcmError(action, LOCAL_CODES.credentialsUnavailable, detail, "", { cause });
+      const code = cause instanceof CredentialsError ? cause.code : LOCAL_CODES.credentialsUnavailable;
+      throw new EcmError(action, code, detail, "", { cause });
     }
   }
 

@@ -7,7 +7,10 @@ import { REGION, condition, eniId, instanceId, useScenario } from "../support/sc
 const TEAM = { secretId: "AKIDteamCREDENTIALS0000000000000000", secretKey: "teamSecretKeyDoNotLeak00000000000" };
 
 describe("per-resource credentials from a Secret", () => {
-  const s = useScenario("credentials", { emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM] } });
+  const s = useScenario("credentials", {
+    emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM] },
+    operatorArgs: ["--per-resource-credentials"],
+  });
   const core = adminKubeConfig().makeApiClient(CoreV1Api);
 
   it("reports a missing Secret, then uses it as soon as it exists, without waiting for the slow retry", async () => {
@@ -77,5 +80,44 @@ describe("per-resource credentials from a Secret", () => {
     expect(everything).not.toContain(TEAM.secretKey);
     expect(everything).not.toContain("notTheRightKeyAtAll");
     expect(everything).not.toContain("emulatorSecretKeyDEFAULT");
+  });
+});
+
+describe("per-resource credentials where the installation does not enable them (the default)", () => {
+  const s = useScenario("credentials-off", { emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM] } });
+  const core = adminKubeConfig().makeApiClient(CoreV1Api);
+
+  it("reports that they are disabled, and makes no ECM call until the reference is removed", async () => {
+    await s.emulator.control.addEnis([
+      { networkInterfaceId: eniId(3), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
+    ]);
+    await core.createNamespacedSecret({
+      namespace: s.namespace,
+      body: { metadata: { name: "team-ecm" }, stringData: { secretId: TEAM.secretId, secretKey: TEAM.secretKey } },
+    });
+    await s.create("named", {
+      networkInterfaceId: eniId(3),
+      desiredState: "Detached",
+      credentialsSecretRef: { name: "team-ecm" },
+    });
+    const refused = await s.waitFor("named", (r) => r.status?.errorCode === "Credentials.PerResourceDisabled");
+    expect(condition(refused, "Synced")).toMatchObject({ status: "False", reason: "Credentials.PerResourceDisabled" });
+    expect(condition(refused, "Synced")?.message).toContain("does not enable per-resource credentials");
+    expect(condition(refused, "Ready")).toMatchObject({ status: "False", reason: "DetachFailed" });
+    expect(refused.status?.phase).toBe("Failed");
+    expect(await s.calls()).toEqual([]);
+
+    const removed = await kubectl([
+      "patch",
+      "enia/named",
+      "-n",
+      s.namespace,
+      "--type=json",
+      '-p=[{"op":"remove","path":"/spec/credentialsSecretRef"}]',
+    ]);
+    expect(removed.stderr).toBe("");
+    await s.waitFor("named", (r) => r.status?.phase === "Detached");
+    const detach = (await s.calls("DetachNetworkInterface", eniId(3)))[0];
+    expect(detach?.secretId).toBe(DEFAULT_CREDENTIAL.secretId);
   });
 });
