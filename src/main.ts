@@ -20,6 +20,7 @@ import { podNamespace } from "./kube/pod-namespace.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { metricsRoutes, probeRoutes, serve } from "./observability/http-endpoints.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { registerResourceGauges } from "./observability/resource-metrics.ts";
 
 /** The ECM client's settings that are not flags. */
 const ECM_TIMEOUT_MS = 10_000;
@@ -54,6 +55,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
   );
   const secrets = new SecretReader(core);
   const allResources = () => resourceInformers.flatMap((informer) => informer.list());
+  registerResourceGauges(metrics.registry, allResources);
   const controller = new Controller({
     resources: resourceInformers,
     // Without per-resource credentials no Secret is ever read, so none can change anything.
