@@ -54,6 +54,11 @@ export interface ScenarioOptions {
    */
   emulatorProcess?: boolean;
   operatorArgs?: readonly string[];
+  /**
+   * Runs once the scenario's namespace exists, before the operator starts: may give the operator
+   * another kubeconfig (a ServiceAccount's, say) and more flags.
+   */
+  prepare?: (namespace: string) => Promise<{ kubeconfig: string; operatorArgs: readonly string[] }>;
 }
 
 async function emulatorProcess(): Promise<RunningEmulator> {
@@ -73,13 +78,14 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
   const emulator = options.emulatorProcess
     ? await emulatorProcess()
     : await startEmulator({ transitionMs: 200, ...options.emulator });
+  const prepared = options.prepare ? await options.prepare(ns.name) : undefined;
   const launch = () =>
     startOperator({
-      kubeconfig: inject("kubeconfigPath"),
+      kubeconfig: prepared?.kubeconfig ?? inject("kubeconfigPath"),
       namespace: ns.name,
       ecmEndpoint: emulator.url,
       credentials: DEFAULT_CREDENTIAL,
-      ...(options.operatorArgs ? { extraArgs: options.operatorArgs } : {}),
+      extraArgs: [...(options.operatorArgs ?? []), ...(prepared?.operatorArgs ?? [])],
     });
   let operator: RunningOperator;
   try {
