@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import type { Server } from "node:http";
+import { hostname } from "node:os";
 import { CoreV1Api } from "@kubernetes/client-node";
 import type { EniAttachment } from "./api/eniattachment.ts";
 import { ConfigError, USAGE, parseConfig, type Config } from "./config.ts";
@@ -19,6 +20,8 @@ import { SecretReader } from "./kube/secret-reader.ts";
 import { podNamespace } from "./kube/pod-namespace.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { metricsRoutes, probeRoutes, serve } from "./observability/http-endpoints.ts";
+import { kubernetesGuard } from "./observability/metrics-auth.ts";
+import { selfSignedCertificate } from "./observability/self-signed.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { registerResourceGauges } from "./observability/resource-metrics.ts";
 
@@ -79,7 +82,12 @@ async function run(config: Config, logger: Logger): Promise<void> {
   });
 
   const servers: Server[] = [];
-  if (config.metricsBindAddress) servers.push(await serve(config.metricsBindAddress, metricsRoutes(metrics.registry)));
+  if (config.metricsBindAddress) {
+    const secure = config.metricsSecure
+      ? { tls: await selfSignedCertificate([hostname(), "localhost"]), guard: kubernetesGuard(kc) }
+      : {};
+    servers.push(await serve(config.metricsBindAddress, metricsRoutes(metrics.registry), secure));
+  }
   if (config.healthProbeBindAddress) {
     servers.push(
       await serve(
@@ -131,6 +139,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
       workers: config.maxConcurrentReconciles,
       leaderElect: config.leaderElect,
       perResourceCredentials: config.perResourceCredentials,
+      metricsSecure: config.metricsSecure,
     },
     "eni-operator started",
   );
