@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import "./node-version.ts";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
 import { CoreV1Api } from "@kubernetes/client-node";
