@@ -145,3 +145,57 @@ function parseBoolean(flag: string, raw: string): boolean {
   if (raw === "false") return false;
   throw new ConfigError(`--${flag} must be true or false, got ${JSON.stringify(raw)}`);
 }
+
+export type UninstallPolicy = "Detach" | "Orphan";
+
+/** `eni-operator uninstall`: the operator's flags, plus what to do with each EniAttachment. */
+export interface UninstallConfig extends Config {
+  readonly policy: UninstallPolicy;
+  /** How long to wait for the last EniAttachment to go before giving up. */
+  readonly timeoutMs: number;
+}
+
+const UNINSTALL_FLAGS = ["policy", "timeout"] as const;
+
+export const UNINSTALL_USAGE = `Usage: eni-operator uninstall --policy Detach|Orphan [--timeout 10m] [operator flags]
+
+Deletes every EniAttachment (in --watch-namespace, or all namespaces) and does what the operator would:
+  --policy Detach   detach each ENI with ECM and confirm it, then let the resource go
+  --policy Orphan   let each resource go without any ECM call
+  --timeout D       give up after D (s, m or h; default 10m), naming what is left
+The kubeconfig, ECM endpoint, quota and credentials flags are the operator's (eni-operator --help).`;
+
+export function parseUninstallConfig(argv: readonly string[], env: NodeJS.ProcessEnv): UninstallConfig | "help" {
+  const own = new Map<string, string>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? "";
+    const flag = UNINSTALL_FLAGS.find((name) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+    if (flag === undefined) {
+      rest.push(arg);
+      continue;
+    }
+    const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[(i += 1)];
+    if (value === undefined) throw new ConfigError(`--${flag} needs a value\n\n${UNINSTALL_USAGE}`);
+    own.set(flag, value);
+  }
+  if (rest.includes("--help")) return "help";
+  const policy = own.get("policy");
+  if (policy !== "Detach" && policy !== "Orphan") {
+    throw new ConfigError(
+      `--policy must be Detach or Orphan, got ${JSON.stringify(policy ?? "")}\n\n${UNINSTALL_USAGE}`,
+    );
+  }
+  const config = parseConfig(rest, env);
+  if (config === "help") return "help";
+  return { ...config, policy, timeoutMs: parseDuration("timeout", own.get("timeout") ?? "10m") };
+}
+
+function parseDuration(flag: string, raw: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(raw);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[match?.[2] ?? "s"] ?? 1_000;
+  const value = Number(match?.[1]);
+  if (!match || value <= 0)
+    throw new ConfigError(`--${flag} must be a duration such as 90s, 10m or 1h, got ${JSON.stringify(raw)}`);
+  return value * unit;
+}

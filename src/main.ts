@@ -2,85 +2,35 @@
 import "./node-version.ts";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
-import { CoreV1Api } from "@kubernetes/client-node";
-import type { EniAttachment } from "./api/eniattachment.ts";
-import { ConfigError, USAGE, parseConfig, type Config } from "./config.ts";
-import { Controller } from "./controller/controller.ts";
-import { Reconciler } from "./controller/reconciler.ts";
-import { EcmClient } from "./ecm/client.ts";
-import { DescribeBatcher } from "./ecm/describe-batcher.ts";
-import { OperatorCredentials } from "./ecm/operator-credentials.ts";
-import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
-import { EventRecorder } from "./kube/event-recorder.ts";
-import { ResilientInformer, findCached } from "./kube/informer.ts";
+import {
+  ConfigError,
+  UNINSTALL_USAGE,
+  USAGE,
+  parseConfig,
+  parseUninstallConfig,
+  type Config,
+  type UninstallConfig,
+} from "./config.ts";
 import { loadKubeConfig } from "./kube/kubeconfig.ts";
 import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
-import { SecretChangePoller } from "./kube/secret-change-poller.ts";
-import { resourceCredentials } from "./kube/secret-credentials.ts";
-import { SecretReader } from "./kube/secret-reader.ts";
 import { podNamespace } from "./kube/pod-namespace.ts";
+import { createController } from "./operator.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { metricsRoutes, probeRoutes, serve } from "./observability/http-endpoints.ts";
 import { kubernetesGuard } from "./observability/metrics-auth.ts";
 import { selfSignedCertificate } from "./observability/self-signed.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { registerResourceGauges } from "./observability/resource-metrics.ts";
+import { uninstall } from "./uninstall.ts";
 
-/** The ECM client's settings that are not flags. */
-const ECM_TIMEOUT_MS = 10_000;
-const ECM_TRANSPORT_RETRIES = 2;
-const DESCRIBE_BATCH_WINDOW_MS = 20;
-const RESYNC_MS = 10 * 60_000;
+/** In-flight reconciles get this long to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 20_000;
 
 async function run(config: Config, logger: Logger): Promise<void> {
   const kc = loadKubeConfig(config.kubeconfig);
   const metrics = new Metrics();
-  const ecm = new EcmClient({
-    endpoint: config.ecmEndpoint,
-    qps: config.ecmQps,
-    burst: config.ecmBurst,
-    timeoutMs: ECM_TIMEOUT_MS,
-    transportRetries: ECM_TRANSPORT_RETRIES,
-    metrics,
-    logger,
-  });
-  const resources = new EniAttachmentClient(kc);
-  const core = kc.makeApiClient(CoreV1Api);
-  const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
-  const resourceInformers = namespaces.map(
-    (namespace) =>
-      new ResilientInformer<EniAttachment>(
-        kc,
-        EniAttachmentClient.path(namespace),
-        () => resources.list(namespace),
-        logger,
-      ),
-  );
-  const secrets = new SecretReader(core);
-  const allResources = () => resourceInformers.flatMap((informer) => informer.list());
-  registerResourceGauges(metrics.registry, allResources);
-  const controller = new Controller({
-    resources: resourceInformers,
-    // Without per-resource credentials no Secret is ever read, so none can change anything.
-    secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, allResources, logger)] : [],
-    reconciler: new Reconciler({
-      resources,
-      events: new EventRecorder(kc, logger),
-      ecm,
-      describe: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
-      cached: (namespace, name) => findCached(resourceInformers, namespace, name),
-      credentialsFor: resourceCredentials({
-        perResource: config.perResourceCredentials,
-        secrets,
-        operator: new OperatorCredentials(),
-      }),
-    }),
-    workers: config.maxConcurrentReconciles,
-    resyncMs: RESYNC_MS,
-    logger,
-    metrics,
-  });
+  const { controller, resources } = createController(config, kc, logger, metrics);
+  registerResourceGauges(metrics.registry, resources);
 
   const servers: Server[] = [];
   if (config.metricsBindAddress) {
@@ -147,13 +97,16 @@ async function run(config: Config, logger: Logger): Promise<void> {
 }
 
 function main(): void {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "uninstall") {
+    runUninstall(argv.slice(1));
+    return;
+  }
   let config: Config | "help";
   try {
-    config = parseConfig(process.argv.slice(2), process.env);
+    config = parseConfig(argv, process.env);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`eni-operator: ${err.message}\n`);
-    process.exit(2);
+    exitOnConfigError(err);
   }
   if (config === "help") {
     process.stdout.write(`${USAGE}\n`);
@@ -165,6 +118,35 @@ function main(): void {
     process.stderr.write(`eni-operator: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });
+}
+
+function runUninstall(argv: readonly string[]): void {
+  let config: UninstallConfig | "help";
+  try {
+    config = parseUninstallConfig(argv, process.env);
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+  if (config === "help") {
+    process.stdout.write(`${UNINSTALL_USAGE}\n`);
+    return;
+  }
+  const progress = (line: string) => process.stderr.write(`eni-operator uninstall: ${line}\n`);
+  const logger = createLogger(config.logLevel);
+  uninstall(config, loadKubeConfig(config.kubeconfig), logger, progress).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      logger.fatal({ err }, "eni-operator uninstall failed");
+      progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
+
+function exitOnConfigError(err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`eni-operator: ${err.message}\n`);
+  process.exit(2);
 }
 
 main();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseBindAddress, parseConfig } from "../../src/config.ts";
+import { ConfigError, parseBindAddress, parseConfig, parseUninstallConfig } from "../../src/config.ts";
 
 describe("operator flags", () => {
   it("has controller-runtime's defaults", () => {
@@ -66,5 +66,24 @@ describe("operator flags", () => {
     expect(parseBindAddress("x", "127.0.0.1:0")).toEqual({ host: "127.0.0.1", port: 0 });
     expect(parseBindAddress("x", "[::1]:9090")).toEqual({ host: "::1", port: 9090 });
     expect(() => parseBindAddress("x", ":70000")).toThrow(/HOST:PORT/);
+  });
+});
+
+describe("uninstall flags", () => {
+  it("takes --policy and --timeout beside the operator's flags", () => {
+    expect(
+      parseUninstallConfig(["--policy", "Orphan", "--timeout=90s", "--watch-namespace=a", "--ecm-qps=5"], {}),
+    ).toMatchObject({ policy: "Orphan", timeoutMs: 90_000, watchNamespaces: ["a"], ecmQps: 5 });
+    expect(parseUninstallConfig(["--policy=Detach"], {})).toMatchObject({ policy: "Detach", timeoutMs: 600_000 });
+  });
+
+  it.each([
+    [[], /--policy must be Detach or Orphan, got ""/],
+    [["--policy", "Delete"], /--policy must be Detach or Orphan, got "Delete"/],
+    [["--policy"], /--policy needs a value/],
+    [["--policy=Detach", "--timeout=soon"], /--timeout must be a duration such as 90s, 10m or 1h, got "soon"/],
+    [["--policy=Detach", "--no-such-flag"], /Unknown option '--no-such-flag'/],
+  ])("refuses %j with a clear message", (argv, message) => {
+    expect(() => parseUninstallConfig(argv, {})).toThrow(message);
   });
 });
