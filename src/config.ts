@@ -100,10 +100,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   }
   return {
     kubeconfig: typeof values["kubeconfig"] === "string" ? values["kubeconfig"] : undefined,
-    watchNamespaces: read("watch-namespace")
-      .split(",")
-      .map((ns) => ns.trim())
-      .filter((ns) => ns !== ""),
+    // One informer per namespace: a namespace named twice would be seen twice.
+    watchNamespaces: [
+      ...new Set(
+        read("watch-namespace")
+          .split(",")
+          .map((ns) => ns.trim())
+          .filter((ns) => ns !== ""),
+      ),
+    ],
     metricsBindAddress: parseBindAddress("metrics-bind-address", read("metrics-bind-address")),
     healthProbeBindAddress: parseBindAddress("health-probe-bind-address", read("health-probe-bind-address")),
     leaderElect: parseBoolean("leader-elect", read("leader-elect")),

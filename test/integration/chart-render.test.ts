@@ -83,6 +83,7 @@ describe("the chart, rendered", () => {
         "PodDisruptionBudget",
         "ServiceMonitor",
         "PrometheusRule",
+        "Job",
       ]),
     );
     const result = await serverDryRun(rendered);
@@ -173,7 +174,7 @@ describe("the chart, rendered", () => {
     expect(none.filter((o) => o.kind === "CustomResourceDefinition")).toEqual([]);
   });
 
-  it("has a pod template that Pod Security admission admits at the restricted level", async () => {
+  it("has pod templates (operator and uninstall hook) that Pod Security admission admits at the restricted level", async () => {
     const restricted = await testNamespace("chart-restricted");
     namespaces.push(restricted);
     await kubectl([
@@ -183,18 +184,25 @@ describe("the chart, rendered", () => {
       "pod-security.kubernetes.io/enforce=restricted",
       "pod-security.kubernetes.io/enforce-version=latest",
     ]);
-    const deployment = only(objectsOf(await renderChart("pss", restricted.name)), "Deployment");
-    const template = deployment.spec?.["template"] as { metadata: object; spec: Record<string, unknown> };
-    const pod = (spec: Record<string, unknown>) =>
+    const objects = objectsOf(await renderChart("pss", restricted.name, ["--set", "uninstall.hook.enabled=true"]));
+    const podOf = (kind: string) =>
+      only(objects, kind).spec?.["template"] as { metadata: object; spec: Record<string, unknown> };
+    const template = podOf("Deployment");
+    const pod = (spec: Record<string, unknown>, metadata: object = template.metadata) =>
       JSON.stringify({
         apiVersion: "v1",
         kind: "Pod",
-        metadata: { ...template.metadata, name: "pss", namespace: restricted.name },
+        metadata: { ...metadata, name: "pss", namespace: restricted.name },
         spec,
       });
     const admitted = await serverDryRun(pod(template.spec));
     expect(admitted.stderr).toBe("");
     expect(admitted.stdout).toContain("pod/pss serverside-applied (server dry run)");
+    // The uninstall hook's Job runs under the same rules.
+    const hook = podOf("Job");
+    const hookAdmitted = await serverDryRun(pod(hook.spec, hook.metadata));
+    expect(hookAdmitted.stderr).toBe("");
+    expect(hookAdmitted.stdout).toContain("pod/pss serverside-applied (server dry run)");
     // The same template without the pod's security context is refused: the check is real.
     const refused = await serverDryRun(pod({ ...template.spec, securityContext: {} }));
     expect(refused.stderr).toContain('violates PodSecurity "restricted:latest"');

@@ -6,22 +6,28 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
 import { API_VERSION, FINALIZER, KIND } from "../../src/api/eniattachment.ts";
 import { DEFAULT_CREDENTIAL } from "../emulator/server.ts";
-import { kubectl } from "../support/cluster.ts";
+import { objectsOf, only, renderChart, toYamlStream } from "../support/chart.ts";
+import { kubectl, serviceAccountKubeconfig, testNamespace } from "../support/cluster.ts";
 import { REGION, eniId, instanceId, useScenario, type Scenario } from "../support/scenario.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
-async function runUninstall(s: Scenario, args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+/** Runs the command against the scenario's namespace and emulator, as the admin unless given a kubeconfig. */
+async function runUninstall(
+  s: Scenario,
+  args: readonly string[],
+  kubeconfig = inject("kubeconfigPath"),
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(
     process.execPath,
     [
       MAIN,
       "uninstall",
-      ...args,
-      `--kubeconfig=${inject("kubeconfigPath")}`,
       `--watch-namespace=${s.namespace}`,
-      `--ecm-endpoint=${s.emulator.url}`,
       "--log-level=warn",
+      ...args,
+      `--kubeconfig=${kubeconfig}`,
+      `--ecm-endpoint=${s.emulator.url}`,
     ],
     {
       env: {
@@ -101,12 +107,33 @@ describe("eni-operator uninstall --policy Detach", () => {
   });
 });
 
-describe("eni-operator uninstall --policy Orphan", () => {
+describe("the chart's pre-delete hook: eni-operator uninstall --policy Orphan", () => {
   const s = useScenario("uninstall-orphan");
 
-  it("lets every EniAttachment go with no ECM call, leaving the ENIs attached", async () => {
+  it("lets every EniAttachment go with no ECM call, as the hook's own ServiceAccount with the hook's flags", async () => {
     const before = await attachThreeThenRemoveOperator(s);
-    const result = await runUninstall(s, ["--policy", "Orphan"]);
+    const release = await testNamespace("uninstall-hook");
+    const objects = objectsOf(
+      await renderChart("hook", release.name, [
+        "--set",
+        "uninstall.hook.enabled=true",
+        "--set",
+        "uninstall.policy=Orphan",
+        "--set",
+        `watchNamespaces={${s.namespace}}`,
+      ]),
+    ).filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === "pre-delete");
+    const applied = await kubectl(["apply", "-f", "-"], {
+      input: toYamlStream(objects.filter((o) => o.kind !== "Job")),
+    });
+    expect(applied.stderr).toBe("");
+    const job = only(objects, "Job");
+    const container = (job.spec?.["template"] as { spec: { containers: { args: string[] }[] } }).spec.containers[0];
+    const args = (container?.args ?? []).filter((arg) => arg !== "uninstall" && !arg.startsWith("--ecm-endpoint="));
+    expect(args).toContain("--policy=Orphan");
+    const kubeconfig = await serviceAccountKubeconfig(release.name, "hook-eni-operator-uninstall");
+
+    const result = await runUninstall(s, args, kubeconfig);
     expect(result.stderr).toContain("done: 3 EniAttachment(s) removed (no ECM call made)");
     expect(result.code).toBe(0);
     expect(await s.list()).toEqual([]);

@@ -27,7 +27,7 @@ describe("operator flags", () => {
       leaderElect: true,
       metricsBindAddress: undefined,
     });
-    expect(parseConfig(["--ecm-qps=5", "--watch-namespace", "c", "--watch-namespace=d"], env)).toMatchObject({
+    expect(parseConfig(["--ecm-qps=5", "--watch-namespace", "c", "--watch-namespace=d,c"], env)).toMatchObject({
       ecmQps: 5,
       watchNamespaces: ["c", "d"],
     });
