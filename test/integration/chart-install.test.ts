@@ -133,5 +133,44 @@ describe("kubectl apply -f crds/ -f deploy/manifests/, as the README writes it",
       "system:serviceaccount:eni-system:eni-operator",
     ]);
     expect(canWatch.stdout.trim()).toBe("yes");
+    // The README's way to give the plain install its credentials.
+    const secret = await on.kubectl([
+      "-n",
+      "eni-system",
+      "create",
+      "secret",
+      "generic",
+      "ecm-env",
+      "--from-literal=TENCENTCLOUD_SECRET_ID=AKIDexample",
+      "--from-literal=TENCENTCLOUD_SECRET_KEY=example",
+    ]);
+    expect(secret.stderr).toBe("");
+    const env = await on.kubectl([
+      "-n",
+      "eni-system",
+      "set",
+      "env",
+      "deployment/eni-operator",
+      "--from=secret/ecm-env",
+    ]);
+    expect(env.stderr).toBe("");
+    const deployment = await on.kubectl([
+      "get",
+      "deployment/eni-operator",
+      "-n",
+      "eni-system",
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].env}",
+    ]);
+    expect(JSON.parse(deployment.stdout)).toEqual([
+      {
+        name: "TENCENTCLOUD_SECRET_ID",
+        valueFrom: { secretKeyRef: { key: "TENCENTCLOUD_SECRET_ID", name: "ecm-env" } },
+      },
+      {
+        name: "TENCENTCLOUD_SECRET_KEY",
+        valueFrom: { secretKeyRef: { key: "TENCENTCLOUD_SECRET_KEY", name: "ecm-env" } },
+      },
+    ]);
   });
 });
