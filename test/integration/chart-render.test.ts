@@ -143,6 +143,7 @@ describe("the chart, rendered", () => {
     ["metrics.serviceMonitor.enable=true", "enable"],
     ["credentials.tkePodIdentity.role=x", "role"],
     ["perResourceCredentials=true", "/perResourceCredentials"],
+    ["leaderElection.enabled=false", "replicaCount > 1 needs leaderElection.enabled"],
   ];
 
   it(`refuses ${badValues.length} wrong types, out-of-range numbers, bad enums and unknown keys, naming each`, async () => {
