@@ -145,7 +145,7 @@ describe("kubectl apply -f crds/ -f deploy/manifests/, as the README writes it",
       "--from-literal=TENCENTCLOUD_SECRET_KEY=example",
     ]);
     expect(secret.stderr).toBe("");
-    const env = await on.kubectl([
+    const setEnv = await on.kubectl([
       "-n",
       "eni-system",
       "set",
@@ -153,7 +153,7 @@ describe("kubectl apply -f crds/ -f deploy/manifests/, as the README writes it",
       "deployment/eni-operator",
       "--from=secret/ecm-env",
     ]);
-    expect(env.stderr).toBe("");
+    expect(setEnv.stderr).toBe("");
     const deployment = await on.kubectl([
       "get",
       "deployment/eni-operator",
@@ -162,7 +162,9 @@ describe("kubectl apply -f crds/ -f deploy/manifests/, as the README writes it",
       "-o",
       "jsonpath={.spec.template.spec.containers[0].env}",
     ]);
-    expect(JSON.parse(deployment.stdout)).toEqual([
+    // kubectl adds a Secret's keys in no fixed order.
+    const env = (JSON.parse(deployment.stdout) as { name: string }[]).sort((a, b) => a.name.localeCompare(b.name));
+    expect(env).toEqual([
       {
         name: "TENCENTCLOUD_SECRET_ID",
         valueFrom: { secretKeyRef: { key: "TENCENTCLOUD_SECRET_ID", name: "ecm-env" } },
