@@ -20,6 +20,10 @@ export interface Config {
   readonly ecmQps: number;
   readonly ecmBurst: number;
   readonly logLevel: string;
+  /** Honour spec.credentialsSecretRef; off, a resource naming a Secret fails with no ECM call. */
+  readonly perResourceCredentials: boolean;
+  /** /metrics over HTTPS, behind TokenReview and SubjectAccessReview. */
+  readonly metricsSecure: boolean;
 }
 
 /** Each flag, its environment variable and its default. Documented in the README's table. */
@@ -38,8 +42,14 @@ const FLAGS = {
   "ecm-qps": { env: "ECM_QPS", default: "20" },
   "ecm-burst": { env: "ECM_BURST", default: "20" },
   "log-level": { env: "LOG_LEVEL", default: "info" },
+  "per-resource-credentials": { env: "PER_RESOURCE_CREDENTIALS", default: "false" },
+  "metrics-secure": { env: "METRICS_SECURE", default: "false" },
 } as const;
+
 type Flag = keyof typeof FLAGS;
+
+/** Flags that, given alone, mean true (controller-runtime style: a bare --leader-elect is --leader-elect=true). */
+const BOOLEAN_FLAGS: readonly Flag[] = ["leader-elect", "per-resource-credentials", "metrics-secure"];
 
 export const USAGE = `Usage: eni-operator [flags]
 
@@ -62,8 +72,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({
-      // controller-runtime style: a bare --leader-elect is --leader-elect=true.
-      args: argv.map((arg) => (arg === "--leader-elect" ? "--leader-elect=true" : arg)),
+      args: argv.map((arg) => (BOOLEAN_FLAGS.some((flag) => arg === `--${flag}`) ? `${arg}=true` : arg)),
       options: { ...options, help: { type: "boolean" } },
       allowPositionals: false,
       strict: true,
@@ -94,10 +103,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   const stsEndpoint = endpoint("sts-endpoint", STS_SIGNING_HOST);
   return {
     kubeconfig: typeof values["kubeconfig"] === "string" ? values["kubeconfig"] : undefined,
-    watchNamespaces: read("watch-namespace")
-      .split(",")
-      .map((ns) => ns.trim())
-      .filter((ns) => ns !== ""),
+    // One informer per namespace: a namespace named twice would be seen twice.
+    watchNamespaces: [
+      ...new Set(
+        read("watch-namespace")
+          .split(",")
+          .map((ns) => ns.trim())
+          .filter((ns) => ns !== ""),
+      ),
+    ],
     metricsBindAddress: parseBindAddress("metrics-bind-address", read("metrics-bind-address")),
     healthProbeBindAddress: parseBindAddress("health-probe-bind-address", read("health-probe-bind-address")),
     leaderElect: parseBoolean("leader-elect", read("leader-elect")),
@@ -109,6 +123,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     ecmQps: parseNumber("ecm-qps", read("ecm-qps"), 0.001, false),
     ecmBurst: parseNumber("ecm-burst", read("ecm-burst"), 1, true),
     logLevel,
+    perResourceCredentials: parseBoolean("per-resource-credentials", read("per-resource-credentials")),
+    metricsSecure: parseBoolean("metrics-secure", read("metrics-secure")),
   };
 }
 
@@ -137,4 +153,58 @@ function parseBoolean(flag: string, raw: string): boolean {
   if (raw === "true") return true;
   if (raw === "false") return false;
   throw new ConfigError(`--${flag} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+export type UninstallPolicy = "Detach" | "Orphan";
+
+/** `eni-operator uninstall`: the operator's flags, plus what to do with each EniAttachment. */
+export interface UninstallConfig extends Config {
+  readonly policy: UninstallPolicy;
+  /** How long to wait for the last EniAttachment to go before giving up. */
+  readonly timeoutMs: number;
+}
+
+const UNINSTALL_FLAGS = ["policy", "timeout"] as const;
+
+export const UNINSTALL_USAGE = `Usage: eni-operator uninstall --policy Detach|Orphan [--timeout 10m] [operator flags]
+
+Deletes every EniAttachment (in --watch-namespace, or all namespaces) and does what the operator would:
+  --policy Detach   detach each ENI with ECM and confirm it, then let the resource go
+  --policy Orphan   let each resource go without any ECM call
+  --timeout D       give up after D (s, m or h; default 10m), naming what is left
+The kubeconfig, ECM endpoint, quota and credentials flags are the operator's (eni-operator --help).`;
+
+export function parseUninstallConfig(argv: readonly string[], env: NodeJS.ProcessEnv): UninstallConfig | "help" {
+  const own = new Map<string, string>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? "";
+    const flag = UNINSTALL_FLAGS.find((name) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+    if (flag === undefined) {
+      rest.push(arg);
+      continue;
+    }
+    const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[(i += 1)];
+    if (value === undefined) throw new ConfigError(`--${flag} needs a value\n\n${UNINSTALL_USAGE}`);
+    own.set(flag, value);
+  }
+  if (rest.includes("--help")) return "help";
+  const policy = own.get("policy");
+  if (policy !== "Detach" && policy !== "Orphan") {
+    throw new ConfigError(
+      `--policy must be Detach or Orphan, got ${JSON.stringify(policy ?? "")}\n\n${UNINSTALL_USAGE}`,
+    );
+  }
+  const config = parseConfig(rest, env);
+  if (config === "help") return "help";
+  return { ...config, policy, timeoutMs: parseDuration("timeout", own.get("timeout") ?? "10m") };
+}
+
+function parseDuration(flag: string, raw: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(raw);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[match?.[2] ?? "s"] ?? 1_000;
+  const value = Number(match?.[1]);
+  if (!match || value <= 0)
+    throw new ConfigError(`--${flag} must be a duration such as 90s, 10m or 1h, got ${JSON.stringify(raw)}`);
+  return value * unit;
 }

@@ -1,34 +1,30 @@
 #!/usr/bin/env node
+import "./node-version.ts";
 import type { Server } from "node:http";
-import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
-import { decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
+import { hostname } from "node:os";
 import type { Fence } from "./api/fence.ts";
-import { ConfigError, USAGE, parseConfig, type Config } from "./config.ts";
-import { Controller } from "./controller/controller.ts";
-import { Reconciler } from "./controller/reconciler.ts";
-import { CallTurns } from "./ecm/call-turns.ts";
-import { EcmClient } from "./ecm/client.ts";
-import { DescribeBatcher } from "./ecm/describe-batcher.ts";
-import { OperatorCredentials } from "./ecm/operator-credentials.ts";
-import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
-import { EventRecorder } from "./kube/event-recorder.ts";
-import { ResilientInformer, findCached } from "./kube/informer.ts";
+import {
+  ConfigError,
+  UNINSTALL_USAGE,
+  USAGE,
+  parseConfig,
+  parseUninstallConfig,
+  type Config,
+  type UninstallConfig,
+} from "./config.ts";
 import { loadKubeConfig } from "./kube/kubeconfig.ts";
 import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
-import { SecretCredentials } from "./kube/secret-credentials.ts";
 import { podNamespace } from "./kube/pod-namespace.ts";
+import { createController } from "./operator.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { metricsRoutes, probeRoutes, serve } from "./observability/http-endpoints.ts";
+import { kubernetesGuard } from "./observability/metrics-auth.ts";
+import { selfSignedCertificate } from "./observability/self-signed.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { registerResourceGauges } from "./controller/resource-metrics.ts";
+import { uninstall } from "./uninstall.ts";
 
-/** The ECM client's settings that are not flags. */
-const ECM_TIMEOUT_MS = 10_000;
-const ECM_TRANSPORT_RETRIES = 2;
-const DESCRIBE_BATCH_WINDOW_MS = 20;
-/** A worker waits 0.5 s at most for an ECM turn; a later one returns 0.4 s ahead of it. */
-const TURNS = { maxWaitMs: 500, returnAheadMs: 400 };
-/** Every key is queued again this often, in case a watch missed an event. */
-const FULL_RESYNC_MS = 10 * 60_000;
+/** In-flight reconciles get this long to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 20_000;
 
 async function run(config: Config, logger: Logger): Promise<void> {
@@ -37,68 +33,16 @@ async function run(config: Config, logger: Logger): Promise<void> {
   let elector: LeaderElector | undefined;
   // With leader election, no ECM call and no write unless the lease is held and fresh.
   const fence: Fence = () => !config.leaderElect || (elector?.holdsLease ?? false);
-  const ecm = new EcmClient({
-    endpoint: config.ecmEndpoint,
-    qps: config.ecmQps,
-    burst: config.ecmBurst,
-    timeoutMs: ECM_TIMEOUT_MS,
-    transportRetries: ECM_TRANSPORT_RETRIES,
-    metrics,
-    logger,
-    fence,
-  });
-  const resources = new EniAttachmentClient(kc, fence);
-  const core = kc.makeApiClient(CoreV1Api);
-  const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
-  const resourceInformers = namespaces.map(
-    (namespace) =>
-      new ResilientInformer<EniAttachment>(
-        kc,
-        EniAttachmentClient.path(namespace),
-        () => resources.list(namespace),
-        logger,
-      ),
-  );
-  const secretInformers = namespaces.map(
-    (namespace) =>
-      new ResilientInformer<V1Secret>(
-        kc,
-        namespace ? `/api/v1/namespaces/${namespace}/secrets` : "/api/v1/secrets",
-        () => (namespace ? core.listNamespacedSecret({ namespace }) : core.listSecretForAllNamespaces()),
-        logger,
-      ),
-  );
-  const lookupSecret = (namespace: string, name: string) => findCached(secretInformers, namespace, name);
-  const operatorCredentials = new OperatorCredentials(process.env, config.stsEndpoint);
-  const controller = new Controller({
-    resources: resourceInformers,
-    secrets: secretInformers,
-    reconciler: new Reconciler({
-      resources,
-      events: new EventRecorder(kc, logger, fence),
-      calls: new CallTurns(ecm, TURNS),
-      observer: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
-      cached: (namespace, name) => {
-        const cached = findCached(resourceInformers, namespace, name);
-        return cached && decodeEniAttachment(cached);
-      },
-      credentialsFor: (resource) =>
-        resource.spec.credentialsSecretRef
-          ? new SecretCredentials(
-              lookupSecret,
-              resource.metadata.namespace ?? "",
-              resource.spec.credentialsSecretRef.name,
-            )
-          : operatorCredentials,
-    }),
-    workers: config.maxConcurrentReconciles,
-    fullResyncMs: FULL_RESYNC_MS,
-    logger,
-    metrics,
-  });
+  const { controller, resources } = createController(config, kc, logger, metrics, fence);
+  registerResourceGauges(metrics.registry, resources);
 
   const servers: Server[] = [];
-  if (config.metricsBindAddress) servers.push(await serve(config.metricsBindAddress, metricsRoutes(metrics.registry)));
+  if (config.metricsBindAddress) {
+    const secure = config.metricsSecure
+      ? { tls: await selfSignedCertificate([hostname(), "localhost"]), guard: kubernetesGuard(kc) }
+      : {};
+    servers.push(await serve(config.metricsBindAddress, metricsRoutes(metrics.registry), secure));
+  }
   if (config.healthProbeBindAddress) {
     servers.push(
       await serve(
@@ -148,19 +92,24 @@ async function run(config: Config, logger: Logger): Promise<void> {
       ecmBurst: config.ecmBurst,
       workers: config.maxConcurrentReconciles,
       leaderElect: config.leaderElect,
+      perResourceCredentials: config.perResourceCredentials,
+      metricsSecure: config.metricsSecure,
     },
     "eni-operator started",
   );
 }
 
 function main(): void {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "uninstall") {
+    runUninstall(argv.slice(1));
+    return;
+  }
   let config: Config | "help";
   try {
-    config = parseConfig(process.argv.slice(2), process.env);
+    config = parseConfig(argv, process.env);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`eni-operator: ${err.message}\n`);
-    process.exit(2);
+    exitOnConfigError(err);
   }
   if (config === "help") {
     process.stdout.write(`${USAGE}\n`);
@@ -172,6 +121,35 @@ function main(): void {
     process.stderr.write(`eni-operator: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });
+}
+
+function runUninstall(argv: readonly string[]): void {
+  let config: UninstallConfig | "help";
+  try {
+    config = parseUninstallConfig(argv, process.env);
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+  if (config === "help") {
+    process.stdout.write(`${UNINSTALL_USAGE}\n`);
+    return;
+  }
+  const progress = (line: string) => process.stderr.write(`eni-operator uninstall: ${line}\n`);
+  const logger = createLogger(config.logLevel);
+  uninstall(config, loadKubeConfig(config.kubeconfig), logger, progress).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      logger.fatal({ err }, "eni-operator uninstall failed");
+      progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
+
+function exitOnConfigError(err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`eni-operator: ${err.message}\n`);
+  process.exit(2);
 }
 
 main();

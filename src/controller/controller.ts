@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import type { ChangeHandler, ChangeKind } from "../kube/informer.ts";
+import type { SecretChanges } from "../kube/secret-change-poller.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { targetOf } from "./status.ts";
@@ -27,7 +28,7 @@ export interface Reconcile {
 
 export interface ControllerOptions {
   readonly resources: readonly Informer<EniAttachment>[];
-  readonly secrets: readonly Informer<V1Secret>[];
+  readonly secrets: readonly SecretChanges[];
   readonly reconciler: Reconcile;
   readonly workers: number;
   /** Every key is queued again this often, in case a watch missed an event. */

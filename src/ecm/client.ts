@@ -9,7 +9,7 @@ import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./actions.ts";
-import { accountOf, type CredentialSource, type EcmCredential } from "./credentials.ts";
+import { CredentialsError, accountOf, type CredentialSource, type EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
 import { RateLimiter, type Ticket } from "./rate-limiter.ts";
@@ -52,7 +52,8 @@ export class EcmClient {
       return await source.getCredential();
     } catch (cause) {
       const detail = cause instanceof Error ? cause.message : String(cause);
-      throw new EcmError(action, LOCAL_CODES.credentialsUnavailable, detail, "", { cause });
+      const code = cause instanceof CredentialsError ? cause.code : LOCAL_CODES.credentialsUnavailable;
+      throw new EcmError(action, code, detail, "", { cause });
     }
   }
 

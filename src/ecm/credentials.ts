@@ -23,3 +23,14 @@ export function accountOf(credential: EcmCredential): string {
 export interface CredentialSource {
   getCredential(): Promise<EcmCredential>;
 }
+
+/** A credential source that refuses with a code of the error table (otherwise Credentials.Unavailable). */
+export class CredentialsError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CredentialsError";
+    this.code = code;
+  }
+}

@@ -17,6 +17,7 @@ export const LOCAL_CODES = {
   httpStatus: "Transport.HttpStatus",
   malformed: "Transport.MalformedResponse",
   credentialsUnavailable: "Credentials.Unavailable",
+  perResourceDisabled: "Credentials.PerResourceDisabled",
 } as const;
 
 interface Rule {
@@ -63,6 +64,8 @@ export const ERROR_TABLE: readonly Rule[] = [
   { code: "RequestSizeLimitExceeded", class: "InvalidRequest" },
   { code: "InvalidAction", class: "InvalidRequest" },
   { code: "NoSuchVersion", class: "InvalidRequest" },
+  // The resource names a Secret where per-resource credentials are off: wait for the spec to change.
+  { code: LOCAL_CODES.perResourceDisabled, class: "InvalidRequest" },
 ];
 
 function matches(rule: Rule, code: string, action: EcmAction): boolean {

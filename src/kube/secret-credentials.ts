@@ -1,36 +1,88 @@
 import type { V1Secret } from "@kubernetes/client-node";
-import type { CredentialSource, EcmCredential } from "../ecm/credentials.ts";
-
-/** Looks a Secret up in the operator's Secret cache. */
-export type SecretLookup = (namespace: string, name: string) => V1Secret | undefined;
+import type { EniAttachment } from "../api/eniattachment.ts";
+import { DESCRIBE } from "../ecm/actions.ts";
+import { CredentialsError, type CredentialSource, type EcmCredential } from "../ecm/credentials.ts";
+import { LOCAL_CODES, classify } from "../ecm/errors.ts";
+import type { SecretReader } from "./secret-reader.ts";
 
 /**
  * Credentials from a resource's credentialsSecretRef (keys secretId, secretKey, optional token), read
- * from the cache on every call so that a changed Secret is used without a restart.
+ * with a GET when needed. `fresh` skips the reader's cache: a resource whose last call failed on its
+ * credentials re-reads the Secret on every retry.
  */
 export class SecretCredentials implements CredentialSource {
-  private readonly lookup: SecretLookup;
+  private readonly reader: SecretReader;
   private readonly namespace: string;
   private readonly name: string;
+  private readonly fresh: boolean;
 
-  constructor(lookup: SecretLookup, namespace: string, name: string) {
-    this.lookup = lookup;
+  constructor(reader: SecretReader, namespace: string, name: string, fresh: boolean) {
+    this.reader = reader;
     this.namespace = namespace;
+    this.name = name;
+    this.fresh = fresh;
+  }
+
+  async getCredential(): Promise<EcmCredential> {
+    const where = `Secret ${this.namespace}/${this.name}`;
+    let secret: V1Secret | undefined;
+    try {
+      secret = await this.reader.read(this.namespace, this.name, this.fresh);
+    } catch (cause) {
+      throw new Error(`${where} (spec.credentialsSecretRef) could not be read`, { cause });
+    }
+    if (!secret) throw new Error(`${where} (spec.credentialsSecretRef) was not found`);
+    const secretId = decode(secret, "secretId");
+    const secretKey = decode(secret, "secretKey");
+    if (!secretId || !secretKey) throw new Error(`${where} must have non-empty keys secretId and secretKey`);
+    const token = decode(secret, "token");
+    return token ? { secretId, secretKey, token } : { secretId, secretKey };
+  }
+}
+
+/** Where per-resource credentials are not enabled, a resource that names a Secret fails before any ECM call. */
+export class PerResourceCredentialsDisabled implements CredentialSource {
+  private readonly name: string;
+
+  constructor(name: string) {
     this.name = name;
   }
 
   getCredential(): Promise<EcmCredential> {
-    const where = `Secret ${this.namespace}/${this.name}`;
-    const secret = this.lookup(this.namespace, this.name);
-    if (!secret) return Promise.reject(new Error(`${where} (spec.credentialsSecretRef) was not found`));
-    const secretId = decode(secret, "secretId");
-    const secretKey = decode(secret, "secretKey");
-    if (!secretId || !secretKey) {
-      return Promise.reject(new Error(`${where} must have non-empty keys secretId and secretKey`));
-    }
-    const token = decode(secret, "token");
-    return Promise.resolve(token ? { secretId, secretKey, token } : { secretId, secretKey });
+    return Promise.reject(
+      new CredentialsError(
+        LOCAL_CODES.perResourceDisabled,
+        `spec.credentialsSecretRef names Secret ${this.name}, but this installation does not enable per-resource credentials (--per-resource-credentials, chart value perResourceCredentials.enabled): remove credentialsSecretRef to use the operator's credentials`,
+      ),
+    );
   }
+}
+
+/** Whether the resource's last ECM interaction failed on its credentials. */
+export function failingOnCredentials(resource: EniAttachment): boolean {
+  const code = resource.status?.errorCode;
+  return Boolean(code) && classify(code ?? "", DESCRIBE).class === "Credentials";
+}
+
+export interface ResourceCredentialsOptions {
+  /** Whether spec.credentialsSecretRef is honoured. */
+  readonly perResource: boolean;
+  readonly secrets: SecretReader;
+  /** For resources without credentialsSecretRef. */
+  readonly operator: CredentialSource;
+}
+
+/** The credential source for a resource. */
+export function resourceCredentials(
+  options: ResourceCredentialsOptions,
+): (resource: EniAttachment) => CredentialSource {
+  return (resource) => {
+    const ref = resource.spec.credentialsSecretRef;
+    if (!ref) return options.operator;
+    if (!options.perResource) return new PerResourceCredentialsDisabled(ref.name);
+    const namespace = resource.metadata.namespace ?? "";
+    return new SecretCredentials(options.secrets, namespace, ref.name, failingOnCredentials(resource));
+  };
 }
 
 function decode(secret: V1Secret, key: string): string | undefined {

@@ -50,7 +50,8 @@ export async function startDemoOperator(
   options: { kubeconfig: string; namespace: string; ecmEndpoint: string; credentials: Credential },
   teardown: Teardown,
 ): Promise<RunningOperator> {
-  const operator = await startOperator({ ...options, extraArgs: ["--log-level=info"] });
+  // The with-credentials sample shows per-resource credentials, which an installation enables explicitly.
+  const operator = await startOperator({ ...options, extraArgs: ["--log-level=info", "--per-resource-credentials"] });
   for (const url of [operator.metricsUrl, operator.probesUrl]) listenerPorts.add(Number(new URL(url).port));
   teardown.add(`the operator (pid ${operator.process.pid ?? "?"})`, async () => {
     const code = await operator.stop();

@@ -95,7 +95,7 @@ export async function walkthrough(
   );
   progress.operator = operator;
   say(`pid ${operator.process.pid ?? "?"}, with the admin kubeconfig, --watch-namespace ${NAMESPACE},`);
-  say(`--ecm-endpoint ${emulator.url}, and the emulator's default credentials in`);
+  say(`--ecm-endpoint ${emulator.url}, --per-resource-credentials, and the emulator's default credentials in`);
   say("TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (requests are signed exactly as for the real ECM)");
   say(`ready: ${operator.probesUrl}/readyz answers 200; metrics on ${operator.metricsUrl}`);
 

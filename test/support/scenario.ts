@@ -63,6 +63,11 @@ export interface ScenarioOptions {
    * token with the emulator's STS (--sts-endpoint).
    */
   podIdentity?: Readonly<Record<string, string>>;
+  /**
+   * Runs once the scenario's namespace exists, before the operator starts: may give the operator
+   * another kubeconfig (a ServiceAccount's, say) and more flags.
+   */
+  prepare?: (namespace: string) => Promise<{ kubeconfig: string; operatorArgs: readonly string[] }>;
 }
 
 async function emulatorProcess(args: readonly string[]): Promise<RunningEmulator> {
@@ -83,14 +88,16 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
   const emulator = options.emulatorProcess
     ? await emulatorProcess(options.emulatorArgs ?? [])
     : await startEmulator({ transitionMs: 200, ...options.emulator });
+  const prepared = options.prepare ? await options.prepare(ns.name) : undefined;
   const launch = () =>
     startOperator({
-      kubeconfig,
+      kubeconfig: prepared?.kubeconfig ?? kubeconfig,
       namespace: ns.name,
       ecmEndpoint: emulator.url,
       ...(options.podIdentity === undefined ? { credentials: DEFAULT_CREDENTIAL } : { env: options.podIdentity }),
       extraArgs: [
         ...(options.operatorArgs ?? []),
+        ...(prepared?.operatorArgs ?? []),
         ...(options.podIdentity === undefined ? [] : [`--sts-endpoint=${emulator.url}`]),
       ],
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseBindAddress, parseConfig } from "../../src/config.ts";
+import { ConfigError, parseBindAddress, parseConfig, parseUninstallConfig } from "../../src/config.ts";
 
 describe("operator flags", () => {
   it("has controller-runtime's defaults", () => {
@@ -13,6 +13,8 @@ describe("operator flags", () => {
       ecmQps: 20,
       ecmBurst: 20,
       logLevel: "info",
+      perResourceCredentials: false,
+      metricsSecure: false,
     });
     expect(config !== "help" && config.ecmEndpoint.href).toBe("https://ecm.tencentcloudapi.com/");
     expect(config !== "help" && config.stsEndpoint.href).toBe("https://sts.tencentcloudapi.com/");
@@ -28,14 +30,22 @@ describe("operator flags", () => {
       leaderElect: true,
       metricsBindAddress: undefined,
     });
-    expect(parseConfig(["--ecm-qps=5", "--watch-namespace", "c", "--watch-namespace=d"], env)).toMatchObject({
+    expect(parseConfig(["--ecm-qps=5", "--watch-namespace", "c", "--watch-namespace=d,c"], env)).toMatchObject({
       ecmQps: 5,
       watchNamespaces: ["c", "d"],
     });
   });
 
-  it("reads a bare --leader-elect as true", () => {
+  it("reads a bare --leader-elect, --per-resource-credentials or --metrics-secure as true", () => {
     expect(parseConfig(["--leader-elect"], {})).toMatchObject({ leaderElect: true });
+    expect(parseConfig(["--per-resource-credentials", "--metrics-secure"], {})).toMatchObject({
+      perResourceCredentials: true,
+      metricsSecure: true,
+    });
+    expect(parseConfig([], { PER_RESOURCE_CREDENTIALS: "true", METRICS_SECURE: "true" })).toMatchObject({
+      perResourceCredentials: true,
+      metricsSecure: true,
+    });
     expect(parseConfig(["--leader-elect=false"], { LEADER_ELECT: "true" })).toMatchObject({ leaderElect: false });
   });
 
@@ -53,6 +63,7 @@ describe("operator flags", () => {
     ],
     [["--metrics-bind-address=8080"], /--metrics-bind-address must be HOST:PORT, :PORT or 0/],
     [["--leader-elect=maybe"], /--leader-elect must be true or false/],
+    [["--per-resource-credentials=yes"], /--per-resource-credentials must be true or false/],
     [["--no-such-flag"], /Unknown option '--no-such-flag'/],
   ])("refuses %j with a clear message", (argv, message) => {
     expect(() => parseConfig(argv, {})).toThrow(ConfigError);
@@ -63,5 +74,24 @@ describe("operator flags", () => {
     expect(parseBindAddress("x", "127.0.0.1:0")).toEqual({ host: "127.0.0.1", port: 0 });
     expect(parseBindAddress("x", "[::1]:9090")).toEqual({ host: "::1", port: 9090 });
     expect(() => parseBindAddress("x", ":70000")).toThrow(/HOST:PORT/);
+  });
+});
+
+describe("uninstall flags", () => {
+  it("takes --policy and --timeout beside the operator's flags", () => {
+    expect(
+      parseUninstallConfig(["--policy", "Orphan", "--timeout=90s", "--watch-namespace=a", "--ecm-qps=5"], {}),
+    ).toMatchObject({ policy: "Orphan", timeoutMs: 90_000, watchNamespaces: ["a"], ecmQps: 5 });
+    expect(parseUninstallConfig(["--policy=Detach"], {})).toMatchObject({ policy: "Detach", timeoutMs: 600_000 });
+  });
+
+  it.each([
+    [[], /--policy must be Detach or Orphan, got ""/],
+    [["--policy", "Delete"], /--policy must be Detach or Orphan, got "Delete"/],
+    [["--policy"], /--policy needs a value/],
+    [["--policy=Detach", "--timeout=soon"], /--timeout must be a duration such as 90s, 10m or 1h, got "soon"/],
+    [["--policy=Detach", "--no-such-flag"], /Unknown option '--no-such-flag'/],
+  ])("refuses %j with a clear message", (argv, message) => {
+    expect(() => parseUninstallConfig(argv, {})).toThrow(message);
   });
 });

@@ -1,0 +1,89 @@
+import type { V1Secret } from "@kubernetes/client-node";
+import type { EniAttachment } from "../api/eniattachment.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { ChangeHandler } from "./informer.ts";
+import { failingOnCredentials } from "./secret-credentials.ts";
+import { versionOf, type SecretReader } from "./secret-reader.ts";
+
+/** Secrets that resources failing on their credentials name are read again this often. */
+export const SECRET_POLL_MS = 3_000;
+
+/** What the controller needs from a source of Secret changes: a handler per change, and a lifecycle. */
+export interface SecretChanges {
+  onChange(handler: ChangeHandler<V1Secret>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly synced: boolean;
+}
+
+/**
+ * Tells the controller when a Secret that a failing resource needs has changed (created, its keys
+ * replaced), so that resource is retried at once rather than at its next slow credentials retry,
+ * without watching Secrets: only the Secrets of resources failing on credentials are read, one GET at
+ * a time, and a read is a change when it differs from the last read of that Secret.
+ */
+export class SecretChangePoller implements SecretChanges {
+  readonly synced = true;
+  private readonly reader: SecretReader;
+  private readonly resources: () => readonly EniAttachment[];
+  private readonly logger: Logger;
+  private readonly intervalMs: number;
+  private readonly handlers: ChangeHandler<V1Secret>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(
+    reader: SecretReader,
+    resources: () => readonly EniAttachment[],
+    logger: Logger,
+    intervalMs = SECRET_POLL_MS,
+  ) {
+    this.reader = reader;
+    this.resources = resources;
+    this.logger = logger;
+    this.intervalMs = intervalMs;
+  }
+
+  onChange(handler: ChangeHandler<V1Secret>): void {
+    this.handlers.push(handler);
+  }
+
+  start(): Promise<void> {
+    this.stopped = false;
+    this.schedule();
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    return Promise.resolve();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.poll().finally(() => this.schedule()), this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    const wanted = new Map<string, { namespace: string; name: string }>();
+    for (const resource of this.resources()) {
+      const name = resource.spec.credentialsSecretRef?.name;
+      const namespace = resource.metadata.namespace;
+      if (name && namespace && failingOnCredentials(resource)) wanted.set(`${namespace}/${name}`, { namespace, name });
+    }
+    for (const { namespace, name } of wanted.values()) {
+      if (this.stopped) return;
+      const before = this.reader.lastSeenVersion(namespace, name);
+      try {
+        const secret = await this.reader.read(namespace, name, true);
+        if (before === undefined || versionOf(secret) === before) continue;
+        const changed: V1Secret = secret ?? { metadata: { namespace, name } };
+        for (const handler of this.handlers) handler(changed, secret ? "update" : "delete");
+      } catch (err) {
+        this.logger.warn({ err, namespace, secret: name }, "could not read a credentials Secret");
+      }
+    }
+  }
+}
