@@ -1,10 +1,8 @@
 import type { MutatingAction } from "./actions.ts";
 import type { EcmClient } from "./client.ts";
 import { accountOf, type CredentialSource } from "./credentials.ts";
-import { TICKET_HORIZON_MS, type Ticket } from "./rate-limiter.ts";
+import type { Ticket } from "./rate-limiter.ts";
 import { MutatingResponseSchema, type MutatingResponse } from "./responses.ts";
-
-const MAX_AWAY_MS = TICKET_HORIZON_MS / 2;
 
 export type MutatingParams = Readonly<{ NetworkInterfaceId: string; InstanceId: string; EcmRegion: string }>;
 
@@ -59,8 +57,7 @@ export class CallTurns implements MutatingCalls {
     const waitMs = ticket.at - (this.options.now ?? Date.now)();
     if (waitMs > this.options.maxWaitMs) {
       this.held.set(key, { action, account: accountOf(credential), ticket });
-      // Back at least this often: a ticket its holder has not looked at for a minute is dropped.
-      return { kind: "comeBack", afterMs: Math.min(waitMs - this.options.returnAheadMs, MAX_AWAY_MS) };
+      return { kind: "comeBack", afterMs: waitMs - this.options.returnAheadMs };
     }
     const response = await this.client.call(action, params, credential, MutatingResponseSchema, ticket);
     return { kind: "called", response };
