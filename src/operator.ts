@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
-import { UNFENCED, type Fence } from "./api/fence.ts";
+import type { Fence } from "./api/fence.ts";
 import type { Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
 import { Reconciler } from "./controller/reconciler.ts";
@@ -34,15 +34,14 @@ export interface OperatorParts {
 
 /**
  * The controller wired as the operator runs it: informers per watched namespace, the reconciler, ECM
- * client and credentials. The operator and `eni-operator uninstall` both run it. `fence` guards every
- * ECM call and API write (leader election); without it nothing is fenced.
+ * client and credentials. The operator and `eni-operator uninstall` both run it.
  */
 export function createController(
   config: Config,
   kc: KubeConfig,
   logger: Logger,
   metrics: Metrics,
-  fence: Fence = UNFENCED,
+  fence: Fence,
 ): OperatorParts {
   const ecm = new EcmClient({
     endpoint: config.ecmEndpoint,

@@ -46,7 +46,7 @@ export class EcmClient {
     this.agent = agentFor(options.endpoint);
   }
 
-  /** The credential a source holds now; a failure to read it is the Credentials.Unavailable code. */
+  /** The credential a source holds now; a failure to read it is its CredentialsError code, or Credentials.Unavailable. */
   async credential(action: EcmAction, source: CredentialSource): Promise<EcmCredential> {
     try {
       return await source.getCredential();

@@ -76,7 +76,11 @@ async function deleteAll(s: Scenario, names: readonly string[]) {
 }
 
 describe("two ECM accounts", () => {
-  const s = useScenario("accounts", { emulatorProcess: true, emulatorArgs: ["--credentials-file", credentialsFile()] });
+  const s = useScenario("accounts", {
+    emulatorProcess: true,
+    emulatorArgs: ["--credentials-file", credentialsFile()],
+    operatorArgs: ["--per-resource-credentials"],
+  });
 
   it("detach at the quota of each account: 2 x 40 deletions take about as long as 40 on one account", async () => {
     const one = await prepare(s, "one", 2000, ["a"]);
