@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { parseEndpoint } from "./ecm/endpoint.ts";
+import { parseEndpoint } from "./ecm/endpoint-url.ts";
+import type { BindAddress } from "./observability/bind-address.ts";
 
 /** Everything the operator reads from its command line and environment, read once at start. */
 export interface Config {
@@ -20,11 +21,6 @@ export interface Config {
   readonly perResourceCredentials: boolean;
   /** /metrics over HTTPS, behind TokenReview and SubjectAccessReview. */
   readonly metricsSecure: boolean;
-}
-
-export interface BindAddress {
-  readonly host: string;
-  readonly port: number;
 }
 
 /** Each flag, its environment variable and its default. Documented in the README's table. */

@@ -2,6 +2,7 @@
 import "./node-version.ts";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
+import type { Fence } from "./api/fence.ts";
 import {
   ConfigError,
   UNINSTALL_USAGE,
@@ -20,7 +21,7 @@ import { metricsRoutes, probeRoutes, serve } from "./observability/http-endpoint
 import { kubernetesGuard } from "./observability/metrics-auth.ts";
 import { selfSignedCertificate } from "./observability/self-signed.ts";
 import { Metrics } from "./observability/metrics.ts";
-import { registerResourceGauges } from "./observability/resource-metrics.ts";
+import { registerResourceGauges } from "./kube/resource-metrics.ts";
 import { uninstall } from "./uninstall.ts";
 
 /** In-flight reconciles get this long to finish after SIGTERM. */
@@ -29,7 +30,10 @@ const SHUTDOWN_GRACE_MS = 20_000;
 async function run(config: Config, logger: Logger): Promise<void> {
   const kc = loadKubeConfig(config.kubeconfig);
   const metrics = new Metrics();
-  const { controller, resources } = createController(config, kc, logger, metrics);
+  let elector: LeaderElector | undefined;
+  // With leader election, no ECM call and no write unless the lease is held and fresh.
+  const fence: Fence = () => !config.leaderElect || (elector?.holdsLease ?? false);
+  const { controller, resources } = createController(config, kc, logger, metrics, fence);
   registerResourceGauges(metrics.registry, resources);
 
   const servers: Server[] = [];
@@ -48,7 +52,6 @@ async function run(config: Config, logger: Logger): Promise<void> {
     );
   }
 
-  let elector: LeaderElector | undefined;
   let stopping = false;
   const shutdown = async (signal: string, exitCode: number) => {
     if (stopping) return;

@@ -1,8 +1,10 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import type { EniAttachment } from "./api/eniattachment.ts";
+import { decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
+import type { Fence } from "./api/fence.ts";
 import type { Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
 import { Reconciler } from "./controller/reconciler.ts";
+import { CallTurns } from "./ecm/call-turns.ts";
 import { EcmClient } from "./ecm/client.ts";
 import { DescribeBatcher } from "./ecm/describe-batcher.ts";
 import { OperatorCredentials } from "./ecm/operator-credentials.ts";
@@ -19,7 +21,10 @@ import type { Metrics } from "./observability/metrics.ts";
 const ECM_TIMEOUT_MS = 10_000;
 const ECM_TRANSPORT_RETRIES = 2;
 const DESCRIBE_BATCH_WINDOW_MS = 20;
-const RESYNC_MS = 10 * 60_000;
+/** A worker waits 0.5 s at most for an ECM turn; a later one returns 0.4 s ahead of it. */
+const TURNS = { maxWaitMs: 500, returnAheadMs: 400 };
+/** Every key is queued again this often, in case a watch missed an event. */
+const FULL_RESYNC_MS = 10 * 60_000;
 
 export interface OperatorParts {
   readonly controller: Controller;
@@ -31,7 +36,13 @@ export interface OperatorParts {
  * The controller wired as the operator runs it: informers per watched namespace, the reconciler, ECM
  * client and credentials. The operator and `eni-operator uninstall` both run it.
  */
-export function createController(config: Config, kc: KubeConfig, logger: Logger, metrics: Metrics): OperatorParts {
+export function createController(
+  config: Config,
+  kc: KubeConfig,
+  logger: Logger,
+  metrics: Metrics,
+  fence: Fence,
+): OperatorParts {
   const ecm = new EcmClient({
     endpoint: config.ecmEndpoint,
     qps: config.ecmQps,
@@ -40,8 +51,9 @@ export function createController(config: Config, kc: KubeConfig, logger: Logger,
     transportRetries: ECM_TRANSPORT_RETRIES,
     metrics,
     logger,
+    fence,
   });
-  const client = new EniAttachmentClient(kc);
+  const client = new EniAttachmentClient(kc, fence);
   const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
   const informers = namespaces.map(
     (namespace) =>
@@ -60,10 +72,13 @@ export function createController(config: Config, kc: KubeConfig, logger: Logger,
     secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, resources, logger)] : [],
     reconciler: new Reconciler({
       resources: client,
-      events: new EventRecorder(kc, logger),
-      ecm,
-      describe: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
-      cached: (namespace, name) => findCached(informers, namespace, name),
+      events: new EventRecorder(kc, logger, fence),
+      calls: new CallTurns(ecm, TURNS),
+      observer: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
+      cached: (namespace, name) => {
+        const cached = findCached(informers, namespace, name);
+        return cached && decodeEniAttachment(cached);
+      },
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,
@@ -71,7 +86,7 @@ export function createController(config: Config, kc: KubeConfig, logger: Logger,
       }),
     }),
     workers: config.maxConcurrentReconciles,
-    resyncMs: RESYNC_MS,
+    fullResyncMs: FULL_RESYNC_MS,
     logger,
     metrics,
   });

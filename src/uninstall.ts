@@ -35,7 +35,8 @@ export async function uninstall(
   progress: (line: string) => void,
 ): Promise<number> {
   const api = kc.makeApiClient(CustomObjectsApi);
-  const { controller, resources } = createController(config, kc, logger, new Metrics());
+  // No leader election: the command does the work itself, whether or not an operator runs.
+  const { controller, resources } = createController(config, kc, logger, new Metrics(), () => true);
   const scope =
     config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces";
   await controller.startInformers();

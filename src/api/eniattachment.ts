@@ -1,5 +1,6 @@
 import { Type, type Static } from "typebox";
 import type { V1ObjectMeta } from "@kubernetes/client-node";
+import { decode } from "./decode.ts";
 
 /** The EniAttachment API: defined once here; the CRD in crds/ and the TypeScript types both come from it. */
 export const GROUP = "ecm.eni-operator.io";
@@ -161,12 +162,35 @@ export type EniAttachmentSpec = Static<typeof EniAttachmentSpecSchema>;
 export type EniAttachmentStatus = Static<typeof EniAttachmentStatusSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type Phase = (typeof PHASES)[number];
-export type MutatingAction = (typeof ACTIONS)[number];
 
-export interface EniAttachment {
-  apiVersion: typeof API_VERSION;
-  kind: typeof KIND;
-  metadata: V1ObjectMeta;
-  spec: EniAttachmentSpec;
-  status?: EniAttachmentStatus;
+/**
+ * The metadata fields the operator reads, checked; typed as client-node's V1ObjectMeta for the rest
+ * (the API server's JSON carries timestamps as strings, which the operator only tests for presence).
+ */
+const ObjectMetaSchema = Type.Unsafe<V1ObjectMeta>(
+  Type.Object({
+    name: Type.String(),
+    namespace: Type.String(),
+    uid: Type.Optional(Type.String()),
+    resourceVersion: Type.Optional(Type.String()),
+    generation: Type.Optional(Type.Integer()),
+    deletionTimestamp: Type.Optional(Type.String()),
+    finalizers: Type.Optional(Type.Array(Type.String())),
+  }),
+);
+
+/** A whole EniAttachment as the API server returns it; objects from outside are decoded against it. */
+export const EniAttachmentSchema = Type.Object({
+  apiVersion: Type.Literal(API_VERSION),
+  kind: Type.Literal(KIND),
+  metadata: ObjectMetaSchema,
+  spec: EniAttachmentSpecSchema,
+  status: Type.Optional(EniAttachmentStatusSchema),
+});
+
+export type EniAttachment = Static<typeof EniAttachmentSchema>;
+
+/** An EniAttachment from the API server or a watch, checked; DecodeError names the first bad field. */
+export function decodeEniAttachment(value: unknown): EniAttachment {
+  return decode(EniAttachmentSchema, value, KIND);
 }

@@ -38,5 +38,8 @@ export function confirmPollDelayMs(sinceCallMs: number): number {
 /** How long a call ECM accepted is given to show in Describe before it is treated as lost and made again. */
 export const CONFIRM_TIMEOUT_MS = 120_000;
 
+/** How often a settled resource is looked at again, so that drift in ECM is corrected. */
+export const SETTLED_RECHECK_MS = 300_000;
+
 /** How often a resource attached to another instance is looked at again. */
 export const ATTACHED_ELSEWHERE_RECHECK_MS = 60_000;

@@ -1,24 +1,38 @@
 import { randomUUID } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
-import { findCached, type ChangeKind, type ResilientInformer } from "../kube/informer.ts";
-import type { SecretChanges } from "../kube/secret-change-poller.ts";
+import type { ChangeHandler, ChangeKind } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { targetOf } from "./decide.ts";
+import { targetOf } from "./status.ts";
 import { keyOf } from "./keys.ts";
-import type { Reconciler } from "./reconciler.ts";
+import type { Next } from "./decision.ts";
 import { WorkQueue, type Priority } from "./workqueue.ts";
 
 export const CONTROLLER_NAME = "eniattachment";
 
+/** A cache of one kind of object, kept by list and watch, that tells of changes. */
+export interface Informer<T> {
+  onChange(handler: ChangeHandler<T>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly synced: boolean;
+  list(): readonly T[];
+  get(name: string, namespace?: string): T | undefined;
+}
+
+export interface Reconcile {
+  reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next>;
+}
+
 export interface ControllerOptions {
-  readonly resources: readonly ResilientInformer<EniAttachment>[];
-  readonly secrets: readonly SecretChanges[];
-  readonly reconciler: Reconciler;
+  readonly resources: readonly Informer<EniAttachment>[];
+  /** Changes of Secrets that resources name; only their changes and lifecycle are used. */
+  readonly secrets: readonly Pick<Informer<V1Secret>, "onChange" | "start" | "stop" | "synced">[];
+  readonly reconciler: Reconcile;
   readonly workers: number;
   /** Every key is queued again this often, in case a watch missed an event. */
-  readonly resyncMs: number;
+  readonly fullResyncMs: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -63,7 +77,7 @@ export class Controller {
     this.workers = Array.from({ length: workers }, () => this.work());
     this.resyncTimer = setInterval(() => {
       for (const informer of resources) for (const resource of informer.list()) this.enqueue(resource);
-    }, this.options.resyncMs);
+    }, this.options.fullResyncMs);
     this.resyncTimer.unref();
   }
 
@@ -166,8 +180,11 @@ export class Controller {
   }
 
   private cachedPriority(namespace: string, name: string): Priority {
-    const resource = findCached(this.options.resources, namespace, name);
-    return resource ? priorityOf(resource) : "normal";
+    for (const informer of this.options.resources) {
+      const resource = informer.get(name, namespace);
+      if (resource) return priorityOf(resource);
+    }
+    return "normal";
   }
 }
 

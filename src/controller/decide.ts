@@ -1,73 +1,37 @@
-import type { EniAttachment, EniAttachmentStatus, Phase } from "../api/eniattachment.ts";
-import { FINALIZER } from "../api/eniattachment.ts";
-import { ATTACH, DETACH, type MutatingAction } from "../ecm/actions.ts";
-import { classify, type ErrorClass } from "../ecm/errors.ts";
+import type { EniAttachment } from "../api/eniattachment.ts";
+import { FINALIZER, type Phase } from "../api/eniattachment.ts";
+import type { EventSpec } from "../api/event-spec.ts";
+import { DETACH } from "../ecm/actions.ts";
+import { classify } from "../ecm/errors.ts";
 import type { EniObservation } from "../ecm/observation.ts";
 import {
   ATTACHED_ELSEWHERE_RECHECK_MS,
   CONFIRM_TIMEOUT_MS,
   FIRST_POLL_MS,
+  SETTLED_RECHECK_MS,
   confirmPollDelayMs,
   retryDelayMs,
 } from "./backoff.ts";
-import { buildConditions, findCondition, type ConditionInput } from "./conditions.ts";
+import { findCondition, type ConditionInput } from "./conditions.ts";
+import type { CallFailure, CallResult, Decision, DecisionInput } from "./decision.ts";
+import * as text from "./messages.ts";
+import {
+  contextOf,
+  elapsedMs,
+  failedReady,
+  inProgressPhase,
+  lastCallSucceeded,
+  lastFailureClass,
+  readyInProgress,
+  status,
+  synced,
+  type Context,
+} from "./status.ts";
 
 /**
  * The operator's decisions, as pure functions of (resource, what ECM reported, the call just made,
  * now). The reconciler does the IO these decisions ask for; most of the unit tests live here.
  */
-
-export type Target = "Attached" | "Detached";
-
-/** How often a settled resource is looked at again, so that drift in ECM is corrected. */
-export const RESYNC_MS = 300_000;
-
-export interface CallFailure {
-  readonly code: string;
-  readonly message: string;
-  readonly requestId: string;
-}
-
-export type Observed =
-  { readonly ok: true; readonly eni: EniObservation } | { readonly ok: false; readonly failure: CallFailure };
-export type CallResult =
-  { readonly ok: true; readonly requestId: string } | { readonly ok: false; readonly failure: CallFailure };
-
-export interface DecisionInput {
-  readonly resource: EniAttachment;
-  readonly observed: Observed;
-  /** The mutating call made in this pass, after a decision whose step was "call". */
-  readonly lastCall?: CallResult;
-  /** The credentials Secret changed since the last pass: a credentials failure is retried now. */
-  readonly credentialsChanged?: boolean;
-  readonly now: Date;
-  /** In [0, 1): spreads retries. */
-  readonly jitter: number;
-}
-
-export type Next =
-  | { readonly kind: "requeueAfter"; readonly ms: number }
-  /** The work queue's per-key exponential backoff, for failures that leave no trace in status. */
-  | { readonly kind: "backoff"; readonly errorClass: Exclude<ErrorClass, "InvalidRequest"> }
-  | { readonly kind: "waitForChange" };
-
-export interface EventSpec {
-  readonly type: "Normal" | "Warning";
-  readonly reason: string;
-  readonly message: string;
-}
-
-export type Step =
-  | { readonly kind: "call"; readonly action: MutatingAction }
-  | { readonly kind: "removeFinalizer" }
-  | { readonly kind: "none" };
-
-export interface Decision {
-  readonly step: Step;
-  readonly status: EniAttachmentStatus;
-  readonly events: readonly EventSpec[];
-  readonly next: Next;
-}
 
 /**
  * Where the finalizer stands, decided before anything else.
@@ -92,51 +56,14 @@ export function lifecycle(resource: EniAttachment): Lifecycle {
   return hasFinalizer ? "reconcile" : "addFinalizer";
 }
 
-export function targetOf(resource: EniAttachment): Target {
-  return resource.metadata.deletionTimestamp || resource.spec.desiredState === "Detached" ? "Detached" : "Attached";
-}
-
 export function orphanedEvent(resource: EniAttachment): EventSpec {
-  const { networkInterfaceId, instanceId } = resource.spec;
-  return {
-    type: "Normal",
-    reason: "Orphaned",
-    message: `deletionPolicy is Orphan: ${networkInterfaceId} is left as it is on ${instanceId}, no DetachNetworkInterface call was made`,
-  };
+  return { type: "Normal", reason: "Orphaned", message: text.orphaned(resource) };
 }
 
 const TRANSITION_STATES = new Set(["PENDING", "ATTACHING", "DETACHING", "DELETING"]);
 
-/** Facts about the resource that every branch of `decide` uses. */
-interface Context {
-  readonly input: DecisionInput;
-  readonly resource: EniAttachment;
-  readonly prev: EniAttachmentStatus;
-  readonly generation: number;
-  readonly target: Target;
-  readonly action: MutatingAction;
-  readonly verb: "Detach" | "Attach";
-  readonly deleting: boolean;
-  /** The previous status belongs to an operation still in progress (not a settled one). */
-  readonly currentOperation: boolean;
-}
-
 export function decide(input: DecisionInput): Decision {
-  const { resource } = input;
-  const target = targetOf(resource);
-  const action = target === "Detached" ? DETACH : ATTACH;
-  const prev = resource.status ?? {};
-  const ctx: Context = {
-    input,
-    resource,
-    prev,
-    generation: resource.metadata.generation ?? 0,
-    target,
-    action,
-    verb: target === "Detached" ? "Detach" : "Attach",
-    deleting: Boolean(resource.metadata.deletionTimestamp),
-    currentOperation: prev.action === action && prev.phase !== target,
-  };
+  const ctx = contextOf(input);
   if (input.lastCall) return afterCall(ctx, input.lastCall);
   if (!input.observed.ok) return observationFailed(ctx, input.observed.failure);
   return fromObservation(ctx, input.observed.eni);
@@ -147,18 +74,27 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
   const { networkInterfaceId, instanceId } = resource.spec;
   const attachedTo = eni.found ? eni.attachedInstanceId : undefined;
   const ours = attachedTo === instanceId;
-  const reached = target === "Detached" ? !ours : ours && eni.found && eni.state === "AVAILABLE";
   const observed = { attachedInstanceId: attachedTo ?? "" };
 
-  if (reached) return settled(ctx, observed);
-
+  // A transition is never the desired state: an ENI still ATTACHING shows no attachment yet, so a
+  // resource deleted meanwhile would otherwise let go of an interface about to be attached.
   if (eni.found && TRANSITION_STATES.has(eni.state)) {
     const since = ctx.currentOperation && prev.lastAttemptTime ? elapsedMs(prev.lastAttemptTime, input.now) : 1_000;
-    return waiting(ctx, observed, `ECM reports ${networkInterfaceId} as ${eni.state}`, confirmPollDelayMs(since));
+    return waiting(ctx, observed, text.inState(networkInterfaceId, eni.state), confirmPollDelayMs(since));
   }
 
+  // Nor is a state that an accepted call, not yet shown by Describe, is about to change.
+  const pendingSince = unconfirmedCallAge(ctx, eni);
+  if (pendingSince !== undefined) {
+    const message = text.awaitingShow(prev.action ?? "", prev.requestId ?? "");
+    return waiting(ctx, observed, message, confirmPollDelayMs(pendingSince));
+  }
+
+  const reached = target === "Detached" ? !ours : ours;
+  if (reached) return settled(ctx, observed);
+
   if (target === "Attached" && attachedTo !== undefined) {
-    const message = `${networkInterfaceId} is attached to ${attachedTo}, not ${instanceId}: detach it there first`;
+    const message = text.attachedElsewhere(networkInterfaceId, attachedTo, instanceId);
     const alreadyReported = findCondition(prev.conditions, "Ready")?.reason === "AttachedElsewhere";
     return {
       step: { kind: "none" },
@@ -171,14 +107,6 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
     };
   }
 
-  if (ctx.currentOperation && lastCallSucceeded(ctx) && prev.lastAttemptTime) {
-    const since = elapsedMs(prev.lastAttemptTime, input.now);
-    if (since < CONFIRM_TIMEOUT_MS) {
-      const message = `${ctx.action} accepted (RequestId ${prev.requestId ?? ""}); waiting for ECM to show it`;
-      return waiting(ctx, observed, message, confirmPollDelayMs(since));
-    }
-  }
-
   const failure = lastFailureClass(ctx);
   if (failure === "InvalidRequest" && prev.observedGeneration === ctx.generation) return blocked(ctx, observed);
 
@@ -188,7 +116,7 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
     return {
       step: { kind: "none" },
       status: status(ctx, { ...observed }, [
-        readyInProgress(ctx, `retrying at ${prev.nextAttemptTime ?? ""}`),
+        readyInProgress(ctx, text.retryingAt(prev.nextAttemptTime ?? "")),
         synced(ctx),
       ]),
       events: [],
@@ -211,14 +139,10 @@ function settled(ctx: Context, observed: { attachedInstanceId: string }): Decisi
   const byOurCall = prev.action === ctx.action && lastCallSucceeded(ctx);
   const alreadyDone = lastFailureClass(ctx) === "AlreadyDone";
   const reason = target === "Attached" ? "Attached" : byOurCall ? "Detached" : "AlreadyDetached";
-  const message =
-    target === "Attached"
-      ? `${networkInterfaceId} is attached to ${instanceId}`
-      : `${networkInterfaceId} is not attached to ${instanceId}`;
+  const message = text.reached(target, networkInterfaceId, instanceId);
   const keepError = prev.action === ctx.action && alreadyDone;
-  const requestNote = prev.action === ctx.action && prev.requestId ? ` (RequestId ${prev.requestId})` : "";
-  const events: EventSpec[] =
-    prev.phase === target ? [] : [{ type: "Normal", reason: target, message: `${message}${requestNote}` }];
+  const eventMessage = text.withRequestId(message, prev.action === ctx.action ? prev.requestId : undefined);
+  const events: EventSpec[] = prev.phase === target ? [] : [{ type: "Normal", reason: target, message: eventMessage }];
   return {
     step: ctx.deleting ? { kind: "removeFinalizer" } : { kind: "none" },
     status: status(
@@ -231,11 +155,11 @@ function settled(ctx: Context, observed: { attachedInstanceId: string }): Decisi
       },
       [
         { type: "Ready", status: "True", reason, message },
-        { type: "Synced", status: "True", reason: "Success", message: "ECM reports the desired state" },
+        { type: "Synced", status: "True", reason: "Success", message: text.DESIRED_STATE_REPORTED },
       ],
     ),
     events,
-    next: ctx.deleting ? { kind: "waitForChange" } : { kind: "requeueAfter", ms: RESYNC_MS },
+    next: ctx.deleting ? { kind: "waitForChange" } : { kind: "requeueAfter", ms: SETTLED_RECHECK_MS },
   };
 }
 
@@ -266,10 +190,10 @@ function afterCall(ctx: Context, call: CallResult): Decision {
   const { networkInterfaceId, instanceId } = resource.spec;
   const previousAttempts = ctx.currentOperation ? (prev.attempts ?? 0) : 0;
   const now = input.now.toISOString();
-  const what = `${action} ${networkInterfaceId} ${ctx.target === "Detached" ? "from" : "to"} ${instanceId}`;
+  const what = text.callOf(action, ctx.target, networkInterfaceId, instanceId);
 
   if (call.ok) {
-    const message = `${what} accepted, RequestId ${call.requestId}`;
+    const message = text.accepted(what, call.requestId);
     return {
       step: { kind: "none" },
       status: status(
@@ -285,7 +209,7 @@ function afterCall(ctx: Context, call: CallResult): Decision {
           nextAttemptTime: undefined,
         },
         [
-          readyInProgress(ctx, `${message}; waiting for ECM to confirm`),
+          readyInProgress(ctx, text.awaitingConfirmation(message)),
           { type: "Synced", status: "True", reason: "Success", message },
         ],
       ),
@@ -297,7 +221,7 @@ function afterCall(ctx: Context, call: CallResult): Decision {
   const { failure } = call;
   const errorClass = classify(failure.code, action).class;
   const attempts = previousAttempts + (errorClass === "Throttled" ? 0 : 1);
-  const detail = `${what} failed with ${failure.code}: ${failure.message} (RequestId ${failure.requestId || "none"})`;
+  const detail = text.callFailed(what, failure);
   const recorded = {
     action,
     requestId: failure.requestId,
@@ -315,15 +239,13 @@ function afterCall(ctx: Context, call: CallResult): Decision {
         failedReady(ctx, failure.code),
         syncedFalse,
       ]),
-      events: [
-        { type: "Warning", reason: `${ctx.verb}Failed`, message: `${detail}; not retried until the spec changes` },
-      ],
+      events: [{ type: "Warning", reason: `${ctx.verb}Failed`, message: text.notRetried(detail) }],
       next: { kind: "waitForChange" },
     };
   }
 
   if (errorClass === "AlreadyDone") {
-    const message = `${detail}: confirming with DescribeNetworkInterfaces`;
+    const message = text.confirming(detail);
     return {
       step: { kind: "none" },
       status: status(ctx, { ...recorded, phase: inProgressPhase(ctx), nextAttemptTime: undefined }, [
@@ -343,21 +265,21 @@ function afterCall(ctx: Context, call: CallResult): Decision {
     status: status(ctx, { ...recorded, phase, nextAttemptTime: retryAt }, [
       errorClass === "Credentials"
         ? failedReady(ctx, failure.code)
-        : readyInProgress(ctx, `${detail}; retrying at ${retryAt}`),
+        : readyInProgress(ctx, text.retrying(detail, retryAt)),
       syncedFalse,
     ]),
     // Throttling is the operator's own pacing problem, not news about the resource.
     events:
       errorClass === "Throttled"
         ? []
-        : [{ type: "Warning", reason: `${ctx.verb}Failed`, message: `${detail}; retrying at ${retryAt}` }],
+        : [{ type: "Warning", reason: `${ctx.verb}Failed`, message: text.retrying(detail, retryAt) }],
     next: { kind: "requeueAfter", ms: delayMs },
   };
 }
 
 function observationFailed(ctx: Context, failure: CallFailure): Decision {
   const errorClass = classify(failure.code, "DescribeNetworkInterfaces").class;
-  const detail = `DescribeNetworkInterfaces failed with ${failure.code}: ${failure.message} (RequestId ${failure.requestId || "none"})`;
+  const detail = text.callFailed("DescribeNetworkInterfaces", failure);
   const needsUser = errorClass === "InvalidRequest" || errorClass === "Credentials";
   const previousReady = findCondition(ctx.prev.conditions, "Ready");
   // While an accepted call awaits confirmation, its empty errorCode is what says it succeeded: a
@@ -385,66 +307,19 @@ function observationFailed(ctx: Context, failure: CallFailure): Decision {
   };
 }
 
-function lastCallSucceeded(ctx: Context): boolean {
-  return Boolean(ctx.prev.requestId) && !ctx.prev.errorCode;
-}
-
-function lastFailureClass(ctx: Context): ErrorClass | undefined {
-  const code = ctx.prev.action === ctx.action ? ctx.prev.errorCode : undefined;
-  return code ? classify(code, ctx.action).class : undefined;
-}
-
-function inProgressPhase(ctx: Context): Phase {
-  return ctx.target === "Detached" ? "Detaching" : "Attaching";
-}
-
-function readyInProgress(ctx: Context, message: string): ConditionInput {
-  return { type: "Ready", status: "False", reason: inProgressPhase(ctx), message };
-}
-
-function failedReady(ctx: Context, code: string): ConditionInput {
-  const hint = ctx.deleting
-    ? "fix the cause, or set deletionPolicy: Orphan to delete without detaching"
-    : "fix the cause; an invalid request is retried only after the spec changes";
-  return {
-    type: "Ready",
-    status: "False",
-    reason: `${ctx.verb}Failed`,
-    message: `${ctx.action} cannot proceed (${code}): ${hint}`,
-  };
-}
-
-/** Synced follows the last call of the current operation: False with its code until a call succeeds. */
-function synced(ctx: Context): ConditionInput {
-  const { prev } = ctx;
-  if (ctx.currentOperation && prev.errorCode) {
-    const previous = findCondition(prev.conditions, "Synced");
-    const message =
-      previous?.reason === prev.errorCode ? previous.message : `${ctx.action} failed with ${prev.errorCode}`;
-    return { type: "Synced", status: "False", reason: prev.errorCode, message };
-  }
-  return { type: "Synced", status: "True", reason: "Success", message: "ECM answered the last call" };
-}
-
-type StatusChanges = Partial<EniAttachmentStatus>;
-
-/** The whole status for this pass: carried fields from the last one, then the changes, then conditions. */
-function status(ctx: Context, changes: StatusChanges, conditions: readonly ConditionInput[]): EniAttachmentStatus {
-  const { prev } = ctx;
-  const merged: StatusChanges = {
-    ...prev,
-    ...changes,
-    observedGeneration: ctx.generation,
-    phase: changes.phase ?? prev.phase ?? "Pending",
-    conditions:
-      conditions.length > 0
-        ? buildConditions(prev.conditions, conditions, ctx.generation, ctx.input.now)
-        : prev.conditions,
-  };
-  // Fields set to undefined are dropped, so that the status compares equal to what the API server returns.
-  return JSON.parse(JSON.stringify(merged)) as EniAttachmentStatus;
-}
-
-function elapsedMs(isoTime: string, now: Date): number {
-  return Math.max(0, now.getTime() - Date.parse(isoTime));
+/**
+ * How long ago the last mutating call was accepted, if it is within the confirmation window, was never
+ * seen settled, and Describe does not show its effect yet (a detach: not attached to spec.instanceId;
+ * an attach: attached to some instance, or the interface gone). Undefined otherwise.
+ */
+function unconfirmedCallAge(ctx: Context, eni: EniObservation): number | undefined {
+  const { prev, resource, input } = ctx;
+  if (!prev.action || !prev.lastAttemptTime || !lastCallSucceeded(ctx)) return undefined;
+  if (prev.phase === (prev.action === DETACH ? "Detached" : "Attached")) return undefined;
+  const since = elapsedMs(prev.lastAttemptTime, input.now);
+  if (since >= CONFIRM_TIMEOUT_MS) return undefined;
+  const attachedTo = eni.found ? eni.attachedInstanceId : undefined;
+  const shown =
+    prev.action === DETACH ? attachedTo !== resource.spec.instanceId : !eni.found || attachedTo !== undefined;
+  return shown ? undefined : since;
 }

@@ -1,180 +1,179 @@
 import { isDeepStrictEqual } from "node:util";
-import type { EniAttachment } from "../api/eniattachment.ts";
+import type { EniAttachment, EniAttachmentStatus } from "../api/eniattachment.ts";
+import type { EventSpec } from "../api/event-spec.ts";
 import type { MutatingAction } from "../ecm/actions.ts";
-import type { EcmClient } from "../ecm/client.ts";
+import type { MutatingCalls } from "../ecm/call-turns.ts";
 import type { CredentialSource } from "../ecm/credentials.ts";
-import type { DescribeBatcher } from "../ecm/describe-batcher.ts";
-import type { Ticket } from "../ecm/rate-limiter.ts";
+import type { EniObserver } from "../ecm/describe-batcher.ts";
 import { EcmError } from "../ecm/errors.ts";
-import type { EniAttachmentClient } from "../kube/eniattachment-client.ts";
-import type { EventRecorder } from "../kube/event-recorder.ts";
+import type { StatusWrite } from "../kube/eniattachment-client.ts";
 import type { Logger } from "../observability/logger.ts";
+import { decide, lifecycle, orphanedEvent } from "./decide.ts";
+import type { CallResult, Decision, Next, Observed } from "./decision.ts";
 import { keyFor } from "./keys.ts";
-import { decide, lifecycle, orphanedEvent, type CallResult, type Next, type Observed } from "./decide.ts";
+import { StaleReadGuard } from "./stale-read-guard.ts";
+
+/** EniAttachment reads and writes on the API server. */
+export interface ResourceStore {
+  get(namespace: string, name: string): Promise<EniAttachment | undefined>;
+  /** Fails with "conflict" when the object changed since `resource` was read. */
+  replaceStatus(resource: EniAttachment, status: EniAttachmentStatus): Promise<StatusWrite>;
+  addFinalizer(resource: EniAttachment): Promise<EniAttachment>;
+  /** Undefined when the removal let the object be deleted. */
+  removeFinalizer(resource: EniAttachment): Promise<EniAttachment | undefined>;
+}
+
+export interface EventSink {
+  record(resource: EniAttachment, event: EventSpec): Promise<void>;
+}
 
 export interface ReconcilerDeps {
-  readonly resources: EniAttachmentClient;
-  readonly events: EventRecorder;
-  readonly ecm: EcmClient;
-  readonly describe: DescribeBatcher;
+  readonly resources: ResourceStore;
+  readonly events: EventSink;
+  readonly calls: MutatingCalls;
+  readonly observer: EniObserver;
   readonly credentialsFor: (resource: EniAttachment) => CredentialSource;
   /** The informer's copy of a resource. */
   readonly cached: (namespace: string, name: string) => EniAttachment | undefined;
+  readonly now?: () => Date;
+  /** In [0, 1): spreads retries. */
+  readonly jitter?: () => number;
 }
 
 const WAIT: Next = { kind: "waitForChange" };
-/**
- * A worker waits this long at most for its turn at ECM; a key whose turn is later gives the worker
- * back and returns this much ahead of its turn, time enough to observe again and be there on time:
- * a call started late would push every later call back.
- */
-const MAX_TURN_WAIT_MS = 500;
-const RETURN_AHEAD_MS = 400;
+/** A status write that keeps losing to other writers is left to the next pass. */
+const STATUS_WRITE_ATTEMPTS = 3;
+const AGAIN: Next = { kind: "requeueAfter", ms: 0 };
 
 /**
  * One reconcile of one key: the finalizer first, then observe, decide, call, decide again, and write
- * the outcome once. All choices are made by `decide`; this class only does the IO they ask for.
+ * the outcome once. All choices are made by `decide`; this class only reads, calls and writes.
  */
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
-  /**
-   * The resourceVersion each of our writes produced, until the cache shows it. Until then the cache
-   * may hold the object from before the write, and a decision about a cloud call needs the status
-   * that write recorded: such reads go to the API server.
-   */
-  private readonly written = new Map<string, string>();
-  /** Tickets of keys that gave their worker back while waiting for their turn. */
-  private readonly held = new Map<string, { action: MutatingAction; ticket: Ticket }>();
+  private readonly guard: StaleReadGuard;
+  private readonly now: () => Date;
+  private readonly jitter: () => number;
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
+    this.guard = new StaleReadGuard({
+      cached: deps.cached,
+      fetch: (namespace, name) => deps.resources.get(namespace, name),
+    });
+    this.now = deps.now ?? (() => new Date());
+    this.jitter = deps.jitter ?? Math.random;
   }
 
   async reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next> {
-    const { resources, events } = this.deps;
+    const { resources, events, calls } = this.deps;
     const key = keyFor(namespace, name);
-    const resource = await this.read(key, namespace, name);
-    if (!resource) {
-      this.giveBackTicket(key);
-      return WAIT;
-    }
-    switch (lifecycle(resource)) {
+    const resource = await this.guard.read(namespace, name);
+    switch (resource ? lifecycle(resource) : "released") {
       case "released":
-        this.giveBackTicket(key);
+        calls.release(key);
         return WAIT;
       case "orphan":
-        this.giveBackTicket(key);
+        if (!resource) return WAIT;
+        calls.release(key);
         await events.record(resource, orphanedEvent(resource));
-        this.wrote(await resources.removeFinalizer(resource));
+        this.guard.wrote(await resources.removeFinalizer(resource));
         log.info("released without detaching (deletionPolicy Orphan)");
         return WAIT;
       case "addFinalizer":
-        return this.apply(key, this.wrote(await resources.addFinalizer(resource)), log, credentialsChanged);
+        if (!resource) return WAIT;
+        return this.apply(key, this.guard.wrote(await resources.addFinalizer(resource)), log, credentialsChanged);
       case "reconcile":
+        if (!resource) return WAIT;
         return this.apply(key, resource, log, credentialsChanged);
     }
   }
 
   private async apply(key: string, resource: EniAttachment, log: Logger, credentialsChanged: boolean): Promise<Next> {
-    const { resources, events } = this.deps;
+    const { resources, events, calls } = this.deps;
     const source = this.deps.credentialsFor(resource);
     const observed = await this.observe(resource, source);
-    const jitter = Math.random();
-    let decision = decide({ resource, observed, credentialsChanged, now: new Date(), jitter });
+    const jitter = this.jitter();
+    const decideFor = (current: EniAttachment, lastCall?: CallResult): Decision =>
+      decide({
+        resource: current,
+        observed,
+        credentialsChanged,
+        now: this.now(),
+        jitter,
+        ...(lastCall ? { lastCall } : {}),
+      });
+
+    let decision = decideFor(resource);
+    let lastCall: CallResult | undefined;
     if (decision.step.kind === "call") {
-      const ticket = this.ticketFor(key, decision.step.action);
-      const waitMs = ticket.at - Date.now();
-      if (waitMs > MAX_TURN_WAIT_MS) {
-        // Give the worker back to other keys (confirmations, say) and come back for our turn.
-        this.held.set(key, { action: decision.step.action, ticket });
-        return { kind: "requeueAfter", ms: waitMs - RETURN_AHEAD_MS };
-      }
-      const lastCall = await this.call(decision.step.action, resource, source, ticket, log);
-      decision = decide({ resource, observed, lastCall, credentialsChanged, now: new Date(), jitter });
+      const turn = await this.call(key, decision.step.action, resource, source, log);
+      if (turn.kind === "comeBack") return { kind: "requeueAfter", ms: turn.afterMs };
+      lastCall = turn.result;
+      decision = decideFor(resource, lastCall);
     } else {
-      this.giveBackTicket(key);
+      calls.release(key);
     }
+
     let current = resource;
-    if (!isDeepStrictEqual(resource.status, decision.status)) {
-      current = this.wrote(await resources.replaceStatus(resource, decision.status)) ?? resource;
+    for (let attempt = 1; !isDeepStrictEqual(current.status, decision.status); attempt += 1) {
+      const write = await resources.replaceStatus(current, decision.status);
+      if (write.kind === "written") {
+        current = this.guard.wrote(write.resource);
+        break;
+      }
+      // Someone wrote in between: decide again from the newer object, never write what the old one gave.
+      const fresh = attempt < STATUS_WRITE_ATTEMPTS ? await this.guard.fetch(...namespacedName(current)) : undefined;
+      if (!fresh || lifecycle(fresh) !== "reconcile") return AGAIN;
+      current = fresh;
+      decision = decideFor(fresh, lastCall);
+      if (decision.step.kind === "call") return AGAIN;
     }
     for (const event of decision.events) await events.record(current, event);
     if (decision.step.kind === "removeFinalizer") {
-      this.wrote(await resources.removeFinalizer(current));
+      this.guard.wrote(await resources.removeFinalizer(current));
       log.info("finalizer removed");
     }
     return decision.next;
   }
 
-  /** The place in line of a call that will not be made goes to the callers behind it. */
-  private giveBackTicket(key: string): void {
-    this.held.get(key)?.ticket.cancel();
-    this.held.delete(key);
-  }
-
-  /** The ticket this key took earlier for the action, or a new one. */
-  private ticketFor(key: string, action: MutatingAction): Ticket {
-    const held = this.held.get(key);
-    this.held.delete(key);
-    if (held?.action === action) return held.ticket;
-    held?.ticket.cancel();
-    return this.deps.ecm.reserve(action);
-  }
-
-  private async read(key: string, namespace: string, name: string): Promise<EniAttachment | undefined> {
-    const cached = this.deps.cached(namespace, name);
-    const expected = this.written.get(key);
-    if (cached && (expected === undefined || cached.metadata.resourceVersion === expected)) {
-      this.written.delete(key);
-      return cached;
-    }
-    const fresh = await this.deps.resources.get(namespace, name);
-    if (fresh?.metadata.resourceVersion) this.written.set(key, fresh.metadata.resourceVersion);
-    else this.written.delete(key);
-    return fresh;
-  }
-
-  /** Notes the version a write produced, and passes it on. An object that the write let go is forgotten. */
-  private wrote<T extends EniAttachment | undefined>(result: T): T {
-    const { namespace, name, resourceVersion, deletionTimestamp, finalizers } = result?.metadata ?? {};
-    if (!namespace || !name || !resourceVersion) return result;
-    const key = keyFor(namespace, name);
-    if (deletionTimestamp && (finalizers ?? []).length === 0) this.written.delete(key);
-    else this.written.set(key, resourceVersion);
-    return result;
-  }
-
   private async observe(resource: EniAttachment, source: CredentialSource): Promise<Observed> {
     const { ecmRegion, networkInterfaceId } = resource.spec;
     try {
-      return { ok: true, eni: await this.deps.describe.observe(ecmRegion, networkInterfaceId, source) };
+      return { ok: true, eni: await this.deps.observer.observe(ecmRegion, networkInterfaceId, source) };
     } catch (error) {
       return { ok: false, failure: failureOf(error) };
     }
   }
 
   private async call(
+    key: string,
     action: MutatingAction,
     resource: EniAttachment,
     source: CredentialSource,
-    ticket: Ticket,
     log: Logger,
-  ): Promise<CallResult> {
+  ): Promise<{ kind: "comeBack"; afterMs: number } | { kind: "done"; result: CallResult }> {
     const { networkInterfaceId, instanceId, ecmRegion } = resource.spec;
     const params = { NetworkInterfaceId: networkInterfaceId, InstanceId: instanceId, EcmRegion: ecmRegion };
     try {
-      const { RequestId: requestId } = await this.deps.ecm.call(action, params, source, ticket);
+      const turn = await this.deps.calls.call(key, action, params, source);
+      if (turn.kind === "comeBack") return turn;
+      const requestId = turn.response.RequestId;
       log.info({ action, requestId }, "ECM call accepted");
-      return { ok: true, requestId };
+      return { kind: "done", result: { ok: true, requestId } };
     } catch (error) {
       const failure = failureOf(error);
       log.warn({ action, requestId: failure.requestId, code: failure.code, err: error }, "ECM call failed");
-      return { ok: false, failure };
+      return { kind: "done", result: { ok: false, failure } };
     }
   }
 }
 
-/** EcmError is the only failure the ECM client throws; anything else is a bug and is rethrown. */
+function namespacedName(resource: EniAttachment): [string, string] {
+  return [resource.metadata.namespace ?? "", resource.metadata.name ?? ""];
+}
+
+/** EcmError is the only failure the ECM side throws; anything else is a bug and is rethrown. */
 function failureOf(error: unknown): { code: string; message: string; requestId: string } {
   if (error instanceof EcmError) return { code: error.code, message: error.ecmMessage, requestId: error.requestId };
   throw error;

@@ -1,10 +1,14 @@
+import { createHash } from "node:crypto";
 import type { Agent } from "node:http";
 import pRetry from "p-retry";
+import { Type, type Static, type TSchema } from "typebox";
+import { Value } from "typebox/value";
 import { CommonClient } from "tencentcloud-sdk-nodejs-common";
-import sdkException from "tencentcloud-sdk-nodejs-common/tencentcloud/common/exception/tencent_cloud_sdk_exception.js";
+import { DecodeError, decode } from "../api/decode.ts";
+import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { ECM_ACTIONS, ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./actions.ts";
+import { ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./actions.ts";
 import { CredentialsError, type CredentialSource, type EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
@@ -17,65 +21,33 @@ export interface EcmClientOptions {
   readonly timeoutMs: number;
   /** Retries in place for transport faults only; everything longer goes back to the work queue. */
   readonly transportRetries: number;
+  /** The first transport retry waits this long (then doubling, at most 2 s); default 200 ms. */
+  readonly transportRetryMs?: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Checked right before every request is sent; default: always allowed. */
+  readonly fence?: Fence;
 }
 
-export type EcmResponse = Record<string, unknown> & { RequestId: string };
-
 /**
- * Signs and sends ECM calls through the official SDK, one shared limiter per action. Throws EcmError
- * for every failure, with ECM's code or a local Transport.* code.
+ * Signs and sends ECM calls through the official SDK, with one limiter per (account, action): ECM's
+ * quota is per account and per action, so accounts never slow each other down. The account is the
+ * SecretId a credential resolves to. Every answer is decoded against its schema. Throws EcmError for
+ * every failure, with ECM's code or a local Transport.* / Credentials.* code.
  */
 export class EcmClient {
   private readonly agent: Agent;
-  private readonly limiters: ReadonlyMap<EcmAction, RateLimiter>;
+  private readonly limiters = new Map<string, RateLimiter>();
   private readonly unknownCodesLogged = new Set<string>();
-
   private readonly options: EcmClientOptions;
 
   constructor(options: EcmClientOptions) {
     this.options = options;
     this.agent = agentFor(options.endpoint);
-    this.limiters = new Map(
-      ECM_ACTIONS.map((action) => [action, new RateLimiter({ qps: options.qps, burst: options.burst })]),
-    );
   }
 
-  /** Takes a place in the action's line, for a caller that would rather come back than wait for its turn. */
-  reserve(action: EcmAction): Ticket {
-    return this.limiter(action).reserve();
-  }
-
-  /** Makes the call, with the caller's ticket if it took one; retried in place only for transport faults. */
-  async call(
-    action: EcmAction,
-    params: Record<string, unknown>,
-    source: CredentialSource,
-    ticket?: Ticket,
-  ): Promise<EcmResponse> {
-    let unused = ticket;
-    const credential = await this.credentialFrom(action, source).catch((error: unknown) => {
-      unused?.cancel();
-      throw error;
-    });
-    return pRetry(
-      () => {
-        const attemptTicket = unused;
-        unused = undefined;
-        return this.attempt(action, params, credential, attemptTicket);
-      },
-      {
-        retries: this.options.transportRetries,
-        minTimeout: 200,
-        maxTimeout: 2000,
-        randomize: true,
-        shouldRetry: ({ error }) => error instanceof EcmError && error.code.startsWith("Transport."),
-      },
-    );
-  }
-
-  private async credentialFrom(action: EcmAction, source: CredentialSource): Promise<EcmCredential> {
+  /** The credential a source holds now; a failure to read it is its CredentialsError code, or Credentials.Unavailable. */
+  async credential(action: EcmAction, source: CredentialSource): Promise<EcmCredential> {
     try {
       return await source.getCredential();
     } catch (cause) {
@@ -85,14 +57,50 @@ export class EcmClient {
     }
   }
 
-  private async attempt(
+  /** Takes a place in the line of one account's action, for a caller that would rather come back than wait. */
+  reserve(action: EcmAction, account: string): Ticket {
+    return this.limiter(action, account).reserve();
+  }
+
+  /** Makes the call, with the caller's ticket if it took one; retried in place only for transport faults. */
+  async call<S extends TSchema>(
     action: EcmAction,
-    params: Record<string, unknown>,
+    params: Readonly<Record<string, unknown>>,
     credential: EcmCredential,
+    schema: S,
+    ticket?: Ticket,
+  ): Promise<Static<S>> {
+    let unused = ticket;
+    const { transportRetryMs = 200 } = this.options;
+    return pRetry(
+      () => {
+        const attemptTicket = unused;
+        unused = undefined;
+        return this.attempt(action, params, credential, schema, attemptTicket);
+      },
+      {
+        retries: this.options.transportRetries,
+        minTimeout: transportRetryMs,
+        maxTimeout: 10 * transportRetryMs,
+        randomize: true,
+        shouldRetry: ({ error }) => error instanceof EcmError && error.code.startsWith("Transport."),
+      },
+    );
+  }
+
+  private async attempt<S extends TSchema>(
+    action: EcmAction,
+    params: Readonly<Record<string, unknown>>,
+    credential: EcmCredential,
+    schema: S,
     ticket: Ticket | undefined,
-  ): Promise<EcmResponse> {
-    const limiter = this.limiter(action);
+  ): Promise<Static<S>> {
+    const { metrics } = this.options;
+    const account = credential.secretId;
+    const limiter = this.limiter(action, account);
     await limiter.acquire(ticket);
+    // After waiting for the turn, which may have outlasted the leader lease.
+    checkFence(this.options.fence ?? UNFENCED, action);
     const client = new CommonClient(ECM_SIGNING_HOST, ECM_VERSION, {
       credential,
       profile: {
@@ -104,20 +112,20 @@ export class EcmClient {
       },
     });
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    const stopTimer = this.options.metrics.ecmLatency.startTimer({ action });
+    const stopTimer = metrics.ecmLatency.startTimer({ action });
     try {
-      const response: unknown = await client.request(action, params, { signal: timeout });
-      const body = asResponse(action, response);
-      this.options.metrics.ecmRequests.inc({ action, code: "Success" });
+      const response: unknown = await client.request(action, { ...params }, { signal: timeout });
+      const body = decode(schema, response, `${action} response`);
+      metrics.ecmRequests.inc({ action, code: "Success" });
       return body;
     } catch (cause) {
       const error = toEcmError(action, cause, timeout.aborted);
-      this.options.metrics.ecmRequests.inc({ action, code: error.code });
+      metrics.ecmRequests.inc({ action, code: error.code });
       this.noteError(limiter, error);
       throw error;
     } finally {
       stopTimer();
-      this.options.metrics.ecmLimiterAllowance.set({ action }, limiter.currentAllowance);
+      this.reportAllowance(action, account, limiter);
     }
   }
 
@@ -133,27 +141,54 @@ export class EcmClient {
     }
   }
 
-  private limiter(action: EcmAction): RateLimiter {
-    const limiter = this.limiters.get(action);
-    if (!limiter) throw new Error(`no limiter for ECM action ${action}`);
+  /**
+   * Per action, the lowest allowance of any account (what a throttled account is down to), and per
+   * (account, action) under a digest of the SecretId, so that the id itself never reaches metrics.
+   */
+  private reportAllowance(action: EcmAction, account: string, limiter: RateLimiter): void {
+    const { metrics } = this.options;
+    metrics.ecmAccountLimiterAllowance.set({ account: accountLabel(account), action }, limiter.currentAllowance);
+    let lowest = limiter.currentAllowance;
+    for (const [key, other] of this.limiters) {
+      if (key.endsWith(`\u0000${action}`)) lowest = Math.min(lowest, other.currentAllowance);
+    }
+    metrics.ecmLimiterAllowance.set({ action }, lowest);
+  }
+
+  private limiter(action: EcmAction, account: string): RateLimiter {
+    const key = `${account}\u0000${action}`;
+    let limiter = this.limiters.get(key);
+    if (!limiter) {
+      limiter = new RateLimiter({ qps: this.options.qps, burst: this.options.burst });
+      this.limiters.set(key, limiter);
+    }
     return limiter;
   }
 }
 
-function asResponse(action: EcmAction, response: unknown): EcmResponse {
-  if (typeof response === "object" && response !== null && "RequestId" in response) {
-    const body = response as Record<string, unknown>;
-    if (typeof body["RequestId"] === "string") return body as EcmResponse;
-  }
-  throw new EcmError(action, LOCAL_CODES.malformed, "the response has no RequestId", "");
+/** A short digest naming an account in metrics without its SecretId. */
+export function accountLabel(secretId: string): string {
+  return createHash("sha256").update(secretId).digest("hex").slice(0, 12);
 }
 
-// The exception module is CommonJS with a default export: Node hands ESM importers its exports object.
-const TencentCloudSDKHttpException = sdkException.default;
+/**
+ * What the SDK throws (its TencentCloudSDKHttpException): `code` for an ECM error envelope, `httpCode`
+ * for a non-200 answer, neither for network errors and timeouts. Recognised by shape, not by class:
+ * the class is not exported from the package root, and how a CommonJS default export reaches an ES
+ * module differs between Node and test runners.
+ */
+const SdkExceptionSchema = Type.Object({
+  message: Type.String(),
+  requestId: Type.String(),
+  traceId: Type.String(),
+  code: Type.Optional(Type.String()),
+  httpCode: Type.Optional(Type.Number()),
+});
 
 function toEcmError(action: EcmAction, cause: unknown, timedOut: boolean): EcmError {
   if (cause instanceof EcmError) return cause;
-  if (cause instanceof TencentCloudSDKHttpException) {
+  if (cause instanceof DecodeError) return new EcmError(action, LOCAL_CODES.malformed, cause.message, "", { cause });
+  if (Value.Check(SdkExceptionSchema, cause)) {
     if (cause.code) return new EcmError(action, cause.code, cause.message, cause.requestId, { cause });
     if (cause.httpCode !== undefined) {
       return new EcmError(action, LOCAL_CODES.httpStatus, `HTTP ${cause.httpCode} ${cause.message}`, "", { cause });

@@ -6,11 +6,10 @@ export interface EcmCredential {
 }
 
 /**
- * Where a call's credentials come from. `identity` names the source without revealing it (a Secret's
- * namespace/name, or "operator"), so calls for one account can be batched together.
+ * Where a call's credentials come from, read on every call. The account a call is counted against is
+ * the SecretId the source resolves to, not the source itself: two Secrets may hold one account.
  */
 export interface CredentialSource {
-  readonly identity: string;
   getCredential(): Promise<EcmCredential>;
 }
 

@@ -1,10 +1,26 @@
 import { DESCRIBE } from "./actions.ts";
-import type { EcmClient } from "./client.ts";
-import type { CredentialSource } from "./credentials.ts";
-import { NOT_FOUND, type EniObservation, type EniState } from "./observation.ts";
+import type { EcmCredential, CredentialSource } from "./credentials.ts";
+import { NOT_FOUND, type EniObservation } from "./observation.ts";
+import { DescribeResponseSchema, type DescribeResponse } from "./responses.ts";
 
 /** ECM answers at most 100 ids per DescribeNetworkInterfaces call. */
 export const MAX_IDS_PER_DESCRIBE = 100;
+
+/** What an observer of one interface needs. Throws EcmError. */
+export interface EniObserver {
+  observe(region: string, networkInterfaceId: string, source: CredentialSource): Promise<EniObservation>;
+}
+
+/** The part of the ECM client the batcher uses. */
+export interface DescribeClient {
+  credential(action: typeof DESCRIBE, source: CredentialSource): Promise<EcmCredential>;
+  call(
+    action: typeof DESCRIBE,
+    params: Readonly<Record<string, unknown>>,
+    credential: EcmCredential,
+    schema: typeof DescribeResponseSchema,
+  ): Promise<DescribeResponse>;
+}
 
 interface Waiter {
   resolve(observation: EniObservation): void;
@@ -13,39 +29,40 @@ interface Waiter {
 
 interface Batch {
   readonly region: string;
-  readonly source: CredentialSource;
+  credential: EcmCredential;
   readonly waiters: Map<string, Waiter[]>;
   timer?: NodeJS.Timeout;
 }
 
-interface DescribedEni {
-  NetworkInterfaceId?: unknown;
-  State?: unknown;
-  Attachment?: { InstanceId?: unknown } | null;
-}
-
 /**
  * Coalesces the observations that many reconciles ask for into one DescribeNetworkInterfaces call per
- * account and region (up to 100 ids), so confirmation polls cost a fraction of the Describe quota.
+ * account (the SecretId a credential resolves to) and region, up to 100 ids, so confirmation polls
+ * cost a fraction of the Describe quota. A lone observation waits only `windowMs`.
  */
-export class DescribeBatcher {
+export class DescribeBatcher implements EniObserver {
   private readonly batches = new Map<string, Batch>();
-  private readonly client: EcmClient;
+  private readonly client: DescribeClient;
   private readonly windowMs: number;
 
-  constructor(client: EcmClient, windowMs: number) {
+  constructor(client: DescribeClient, windowMs: number) {
     this.client = client;
     this.windowMs = windowMs;
   }
 
-  observe(region: string, networkInterfaceId: string, source: CredentialSource): Promise<EniObservation> {
-    const key = `${source.identity}\u0000${region}`;
+  async observe(region: string, networkInterfaceId: string, source: CredentialSource): Promise<EniObservation> {
+    const credential = await this.client.credential(DESCRIBE, source);
+    const key = `${credential.secretId}\u0000${region}`;
     let batch = this.batches.get(key);
-    if (!batch) {
-      batch = { region, source, waiters: new Map() };
+    if (batch) {
+      // The newest read of the account's credential signs the batch (a rotated key, say).
+      batch.credential = credential;
+    } else {
+      batch = { region, credential, waiters: new Map() };
       this.batches.set(key, batch);
       const scheduled = batch;
-      batch.timer = setTimeout(() => this.flush(key, scheduled), this.windowMs);
+      batch.timer = setTimeout(() => {
+        this.flush(key, scheduled);
+      }, this.windowMs);
     }
     const { promise, resolve, reject } = Promise.withResolvers<EniObservation>();
     const waiters = batch.waiters.get(networkInterfaceId) ?? [];
@@ -67,18 +84,16 @@ export class DescribeBatcher {
       const response = await this.client.call(
         DESCRIBE,
         { EcmRegion: batch.region, NetworkInterfaceIds: ids, Limit: MAX_IDS_PER_DESCRIBE },
-        batch.source,
+        batch.credential,
+        DescribeResponseSchema,
       );
       const found = new Map<string, EniObservation>();
-      const set = Array.isArray(response["NetworkInterfaceSet"]) ? (response["NetworkInterfaceSet"] as unknown[]) : [];
-      for (const item of set) {
-        const eni = item as DescribedEni;
-        if (typeof eni.NetworkInterfaceId !== "string") continue;
+      for (const eni of response.NetworkInterfaceSet) {
         const instance = eni.Attachment?.InstanceId;
         found.set(eni.NetworkInterfaceId, {
           found: true,
-          state: (typeof eni.State === "string" ? eni.State : "AVAILABLE") as EniState,
-          attachedInstanceId: typeof instance === "string" && instance !== "" ? instance : undefined,
+          state: eni.State,
+          attachedInstanceId: instance === undefined || instance === "" ? undefined : instance,
         });
       }
       for (const [id, waiters] of batch.waiters) {

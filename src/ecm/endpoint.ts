@@ -21,18 +21,3 @@ export function agentFor(endpoint: URL): http.Agent {
     secure ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }) }) : net.connect({ host, port });
   return agent;
 }
-
-export function parseEndpoint(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (cause) {
-    throw new Error(`--ecm-endpoint ${JSON.stringify(raw)} is not a URL such as https://${ECM_SIGNING_HOST}`, {
-      cause,
-    });
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new Error(`--ecm-endpoint must be an http or https URL, got ${JSON.stringify(raw)}`);
-  }
-  return url;
-}

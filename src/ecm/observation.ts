@@ -1,6 +1,8 @@
-/** What DescribeNetworkInterfaces reported about one interface. */
-export type EniState = "PENDING" | "AVAILABLE" | "ATTACHING" | "DETACHING" | "DELETING";
+import type { EniState } from "./responses.ts";
 
+export type { EniState };
+
+/** What DescribeNetworkInterfaces reported about one interface. */
 export type EniObservation =
   | { readonly found: false }
   | { readonly found: true; readonly state: EniState; readonly attachedInstanceId: string | undefined };

@@ -10,7 +10,6 @@ const TKE_VARIABLES = ["TKE_REGION", "TKE_PROVIDER_ID", "TKE_WEB_IDENTITY_TOKEN_
  * so a failure replaces it with a fresh one.
  */
 export class OperatorCredentials implements CredentialSource {
-  readonly identity = "operator";
   private readonly env: NodeJS.ProcessEnv;
   private oidc: OIDCRoleArnCredential | undefined;
 

@@ -1,4 +1,7 @@
-import { type KubeConfig, CustomObjectsApi, type KubernetesListObject } from "@kubernetes/client-node";
+import { type KubeConfig, CustomObjectsApi, type KubernetesListObject, type V1ListMeta } from "@kubernetes/client-node";
+import { Type } from "typebox";
+import { decode } from "../api/decode.ts";
+import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import {
   API_VERSION,
   FINALIZER,
@@ -6,23 +9,43 @@ import {
   KIND,
   PLURAL,
   VERSION,
+  decodeEniAttachment,
   type EniAttachment,
   type EniAttachmentStatus,
 } from "../api/eniattachment.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
+import { fenceOptions } from "./fence-options.ts";
 
 const base = { group: GROUP, version: VERSION, plural: PLURAL };
+
+/** A list as the API server returns it; its items are decoded one by one. */
+const ListSchema = Type.Object({
+  apiVersion: Type.String(),
+  kind: Type.String(),
+  metadata: Type.Unsafe<V1ListMeta>(Type.Object({ resourceVersion: Type.Optional(Type.String()) })),
+  items: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+});
 const FIELD_MANAGER = "eni-operator";
+
+/** The result of a status write guarded by resourceVersion. */
+export type StatusWrite =
+  { readonly kind: "written"; readonly resource: EniAttachment } | { readonly kind: "conflict" };
 
 /** A JSON patch; `test` operations make it fail instead of clobbering a concurrent change. */
 type JsonPatch = ({ op: "test" | "add"; path: string; value: unknown } | { op: "remove"; path: string })[];
 
-/** Typed access to EniAttachment resources: reads, status writes, guarded finalizer patches. */
+/**
+ * Typed access to EniAttachment resources: reads, status writes, guarded finalizer patches. Every
+ * object the API server returns is decoded against the schema.
+ */
 export class EniAttachmentClient {
   private readonly api: CustomObjectsApi;
+  private readonly fence: Fence;
 
-  constructor(kc: KubeConfig) {
+  /** `fence` is checked before every write; reads are always allowed. */
+  constructor(kc: KubeConfig, fence: Fence = UNFENCED) {
     this.api = kc.makeApiClient(CustomObjectsApi);
+    this.fence = fence;
   }
 
   /** The API path the informer lists and watches. */
@@ -31,17 +54,22 @@ export class EniAttachmentClient {
   }
 
   async list(namespace: string | undefined): Promise<KubernetesListObject<EniAttachment>> {
-    const list = (await (namespace
-      ? this.api.listNamespacedCustomObject({ ...base, namespace })
-      : this.api.listClusterCustomObject(base))) as KubernetesListObject<EniAttachment>;
+    const list = decode(
+      ListSchema,
+      await (namespace
+        ? this.api.listNamespacedCustomObject({ ...base, namespace })
+        : this.api.listClusterCustomObject(base)),
+      `${KIND} list`,
+    );
     // The list's items lack apiVersion/kind; the informer's cache wants whole objects.
-    return { ...list, items: list.items.map((item) => ({ ...item, apiVersion: API_VERSION, kind: KIND })) };
+    const items = list.items.map((item) => decodeEniAttachment({ ...item, apiVersion: API_VERSION, kind: KIND }));
+    return { apiVersion: list.apiVersion, kind: list.kind, metadata: list.metadata, items };
   }
 
   /** A fresh read from the API server, never the cache: decisions about cloud calls need the latest status. */
   async get(namespace: string, name: string): Promise<EniAttachment | undefined> {
     try {
-      return (await this.api.getNamespacedCustomObject({ ...base, namespace, name })) as EniAttachment;
+      return decodeEniAttachment(await this.api.getNamespacedCustomObject({ ...base, namespace, name }));
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -49,25 +77,27 @@ export class EniAttachmentClient {
   }
 
   /**
-   * Replaces the status through the status subresource. A conflict is retried once against a fresh
-   * read: the status is the operator's alone, so the newer object only changes the resourceVersion.
+   * Replaces the status through the status subresource, guarded by the resourceVersion `resource` was
+   * read at: a status computed from an older object is never written over a newer one.
    */
-  async replaceStatus(resource: EniAttachment, status: EniAttachmentStatus): Promise<EniAttachment | undefined> {
+  async replaceStatus(resource: EniAttachment, status: EniAttachmentStatus): Promise<StatusWrite> {
     const { namespace = "", name = "" } = resource.metadata;
-    const write = (current: EniAttachment) =>
-      this.api.replaceNamespacedCustomObjectStatus({
-        ...base,
-        namespace,
-        name,
-        fieldManager: FIELD_MANAGER,
-        body: { ...current, status },
-      }) as Promise<EniAttachment>;
+    checkFence(this.fence, "status write");
     try {
-      return await write(resource);
+      const written: unknown = await this.api.replaceNamespacedCustomObjectStatus(
+        {
+          ...base,
+          namespace,
+          name,
+          fieldManager: FIELD_MANAGER,
+          body: { ...resource, status },
+        },
+        fenceOptions(this.fence, "status write"),
+      );
+      return { kind: "written", resource: decodeEniAttachment(written) };
     } catch (error) {
-      if (!isConflict(error)) throw error;
-      const fresh = await this.get(namespace, name);
-      return fresh ? write(fresh) : undefined;
+      if (isConflict(error)) return { kind: "conflict" };
+      throw error;
     }
   }
 
@@ -106,12 +136,12 @@ export class EniAttachmentClient {
 
   private async patch(resource: EniAttachment, body: JsonPatch): Promise<EniAttachment> {
     const { namespace = "", name = "" } = resource.metadata;
-    return (await this.api.patchNamespacedCustomObject({
-      ...base,
-      namespace,
-      name,
-      body,
-      fieldManager: FIELD_MANAGER,
-    })) as EniAttachment;
+    checkFence(this.fence, "finalizer patch");
+    return decodeEniAttachment(
+      await this.api.patchNamespacedCustomObject(
+        { ...base, namespace, name, body, fieldManager: FIELD_MANAGER },
+        fenceOptions(this.fence, "finalizer patch"),
+      ),
+    );
   }
 }

@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { CoreV1Api, type CoreV1Event, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
-import type { EventSpec } from "../controller/decide.ts";
+import type { EventSpec } from "../api/event-spec.ts";
+import { FencedOffError, UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isNotFound } from "./api-errors.ts";
+import { fenceOptions } from "./fence-options.ts";
 
 const COMPONENT = "eni-operator";
 /** Remembered events, for counting repeats instead of creating new ones (as client-go's recorder does). */
@@ -19,22 +21,30 @@ export class EventRecorder {
   private readonly logger: Logger;
   private readonly recent = new Map<string, { name: string; count: number }>();
   private readonly instance = hostname();
+  private readonly fence: Fence;
 
-  constructor(kc: KubeConfig, logger: Logger) {
+  /** `fence` is checked before every write; a refused write fails the reconcile, unlike other failures. */
+  constructor(kc: KubeConfig, logger: Logger, fence: Fence = UNFENCED) {
     this.api = kc.makeApiClient(CoreV1Api);
     this.logger = logger;
+    this.fence = fence;
   }
 
   async record(resource: EniAttachment, event: EventSpec): Promise<void> {
+    checkFence(this.fence, "event");
     const { namespace = "default", name = "", uid = "" } = resource.metadata;
     const key = `${uid}\u0000${event.type}\u0000${event.reason}\u0000${event.message}`;
     const now = new Date();
     try {
       const seen = this.recent.get(key);
       if (seen && (await this.bump(namespace, seen, now))) return;
-      const created = await this.api.createNamespacedEvent({ namespace, body: this.newEvent(resource, event, now) });
+      const created = await this.api.createNamespacedEvent(
+        { namespace, body: this.newEvent(resource, event, now) },
+        fenceOptions(this.fence, "event"),
+      );
       this.remember(key, { name: created.metadata.name ?? "", count: 1 });
     } catch (err) {
+      if (err instanceof FencedOffError) throw err;
       this.logger.warn({ err, namespace, name, reason: event.reason }, "could not record event");
     }
   }
@@ -44,7 +54,7 @@ export class EventRecorder {
       seen.count += 1;
       await this.api.patchNamespacedEvent(
         { namespace, name: seen.name, body: { count: seen.count, lastTimestamp: now } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch, fenceOptions(this.fence, "event")),
       );
       return true;
     } catch (err) {

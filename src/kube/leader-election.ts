@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { CoordinationV1Api, type KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
+import {
+  type ConfigurationOptions,
+  CoordinationV1Api,
+  type KubeConfig,
+  Observable,
+  V1MicroTime,
+  type V1Lease,
+} from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
 
@@ -10,6 +17,8 @@ export interface LeaderElectionOptions {
   readonly leaseDurationMs: number;
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
+  /** Each Lease request is abandoned after this long, well inside the renew deadline. */
+  readonly requestTimeoutMs: number;
   readonly onStartedLeading: () => void;
   /** Called once when leadership is lost: all reconciling must stop at once. */
   readonly onStoppedLeading: () => void;
@@ -17,8 +26,13 @@ export interface LeaderElectionOptions {
   readonly logger: Logger;
 }
 
-/** client-go's defaults: a 15 s lease, renewed within 10 s, tried every 2 s. */
-export const DEFAULT_TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
+/** client-go's defaults: a 15 s lease, renewed within 10 s, tried every 2 s; a request gets 2.5 s. */
+export const DEFAULT_TIMINGS = {
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+  requestTimeoutMs: 2_500,
+} as const;
 const JITTER_FACTOR = 1.2;
 
 type Outcome = "acquired" | "heldByOther" | "failed";
@@ -26,7 +40,10 @@ type Outcome = "acquired" | "heldByOther" | "failed";
 /**
  * Lease-based leader election (coordination.k8s.io/v1), after client-go's LeaderElector. Another
  * holder's lease counts as expired only after leaseDuration has passed on our own clock since we saw
- * it renewed, so clock skew between replicas cannot cause two leaders.
+ * it renewed, so clock skew between replicas cannot cause two leaders. `holdsLease` is the fence for
+ * all other work: true only within renewDeadline of the start of the last successful renewal, so it
+ * turns false on time even when the process was frozen and no timer has run since; another replica
+ * can take over no earlier than leaseDuration after that renewal.
  */
 export class LeaderElector {
   readonly identity = `${hostname()}_${randomUUID()}`;
@@ -44,6 +61,9 @@ export class LeaderElector {
     if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
       throw new Error(`renewDeadline must be greater than retryPeriod*${JITTER_FACTOR}`);
     }
+    if (!(options.requestTimeoutMs > 0 && options.requestTimeoutMs < renewDeadlineMs)) {
+      throw new Error("requestTimeout must be positive and less than renewDeadline");
+    }
     if (retryPeriodMs < 1 || !options.name || !options.namespace) {
       throw new Error("leader election needs a positive retryPeriod, a lease name and a namespace");
     }
@@ -55,8 +75,9 @@ export class LeaderElector {
     this.schedule(0);
   }
 
-  get isLeader(): boolean {
-    return this.leading;
+  /** Leading, with a renewal recent enough that no other replica can have taken the lease. */
+  get holdsLease(): boolean {
+    return this.leading && Date.now() - this.lastRenew < this.options.renewDeadlineMs;
   }
 
   /** Stops trying; a leader gives the lease up so that another replica takes over at once. */
@@ -66,15 +87,17 @@ export class LeaderElector {
     if (!this.leading) return;
     this.setLeading(false);
     try {
-      const lease = await this.api.readNamespacedLease({ name: this.options.name, namespace: this.options.namespace });
+      const lease = await this.api.readNamespacedLease(
+        { name: this.options.name, namespace: this.options.namespace },
+        this.timeout(),
+      );
       if (lease.spec?.holderIdentity !== this.identity) return;
       lease.spec.holderIdentity = "";
       lease.spec.leaseDurationSeconds = 1;
-      await this.api.replaceNamespacedLease({
-        name: this.options.name,
-        namespace: this.options.namespace,
-        body: lease,
-      });
+      await this.api.replaceNamespacedLease(
+        { name: this.options.name, namespace: this.options.namespace, body: lease },
+        this.timeout(),
+      );
     } catch (err) {
       this.options.logger.warn({ err }, "could not release the leader lease");
     }
@@ -89,6 +112,7 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     const { retryPeriodMs, renewDeadlineMs, logger } = this.options;
     let outcome: Outcome = "failed";
+    const startedAt = Date.now();
     try {
       outcome = await this.tryAcquireOrRenew();
     } catch (err) {
@@ -98,7 +122,8 @@ export class LeaderElector {
     // Another holder on a lease we led means it is lost now, not at the renew deadline.
     const lost = this.leading && (outcome === "heldByOther" || Date.now() - this.lastRenew > renewDeadlineMs);
     if (outcome === "acquired") {
-      this.lastRenew = Date.now();
+      // The request's start: the lease's renewTime is no earlier than that.
+      this.lastRenew = startedAt;
       if (!this.leading) {
         this.setLeading(true);
         logger.info({ identity: this.identity }, "became leader");
@@ -125,7 +150,7 @@ export class LeaderElector {
     const durationSeconds = Math.ceil(leaseDurationMs / 1000);
     let lease: V1Lease;
     try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
+      lease = await this.api.readNamespacedLease({ name, namespace }, this.timeout());
     } catch (err) {
       if (!isNotFound(err)) throw err;
       const body: V1Lease = {
@@ -138,7 +163,7 @@ export class LeaderElector {
           leaseTransitions: 0,
         },
       };
-      return this.write(() => this.api.createNamespacedLease({ namespace, body }));
+      return this.write(() => this.api.createNamespacedLease({ namespace, body }, this.timeout()));
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? "";
@@ -156,7 +181,24 @@ export class LeaderElector {
     spec.acquireTime = renewing ? (spec.acquireTime ?? now) : now;
     spec.leaseTransitions = (spec.leaseTransitions ?? 0) + (renewing ? 0 : 1);
     lease.spec = spec;
-    return this.write(() => this.api.replaceNamespacedLease({ name, namespace, body: lease }));
+    return this.write(() => this.api.replaceNamespacedLease({ name, namespace, body: lease }, this.timeout()));
+  }
+
+  /** Request options that abort the request after requestTimeoutMs. */
+  private timeout(): ConfigurationOptions {
+    const { requestTimeoutMs } = this.options;
+    return {
+      middleware: [
+        {
+          pre: (context) => {
+            context.setSignal(AbortSignal.timeout(requestTimeoutMs));
+            return new Observable(Promise.resolve(context));
+          },
+          post: (response) => new Observable(Promise.resolve(response)),
+        },
+      ],
+      middlewareMergeStrategy: "append",
+    };
   }
 
   private async write(request: () => Promise<V1Lease>): Promise<Outcome> {

@@ -11,7 +11,6 @@ import type { SecretReader } from "./secret-reader.ts";
  * credentials re-reads the Secret on every retry.
  */
 export class SecretCredentials implements CredentialSource {
-  readonly identity: string;
   private readonly reader: SecretReader;
   private readonly namespace: string;
   private readonly name: string;
@@ -22,7 +21,6 @@ export class SecretCredentials implements CredentialSource {
     this.namespace = namespace;
     this.name = name;
     this.fresh = fresh;
-    this.identity = `secret:${namespace}/${name}`;
   }
 
   async getCredential(): Promise<EcmCredential> {
@@ -44,7 +42,6 @@ export class SecretCredentials implements CredentialSource {
 
 /** Where per-resource credentials are not enabled, a resource that names a Secret fails before any ECM call. */
 export class PerResourceCredentialsDisabled implements CredentialSource {
-  readonly identity = "per-resource-credentials-disabled";
   private readonly name: string;
 
   constructor(name: string) {

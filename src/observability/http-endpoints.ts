@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Registry } from "prom-client";
-import type { BindAddress } from "../config.ts";
+import type { BindAddress } from "./bind-address.ts";
 import type { Guard } from "./metrics-auth.ts";
 import type { ServingCertificate } from "./self-signed.ts";
 

@@ -91,8 +91,15 @@ export class Metrics {
   });
   readonly ecmLimiterAllowance = new Gauge({
     name: "ecm_api_limiter_allowance",
-    help: "Calls per limiter window currently allowed for an ECM action (drops after RequestLimitExceeded)",
+    help: "Calls per limiter window currently allowed for an ECM action, the lowest of any account (drops after RequestLimitExceeded)",
     labelNames: ["action"] as const,
+    registers: [this.registry],
+  });
+
+  readonly ecmAccountLimiterAllowance = new Gauge({
+    name: "ecm_api_account_limiter_allowance",
+    help: "Calls per limiter window currently allowed for one account's ECM action; account is a digest of the SecretId",
+    labelNames: ["account", "action"] as const,
     registers: [this.registry],
   });
 

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CertAndKey } from "./certs.ts";
 import { httpsGet } from "./https-get.ts";
@@ -18,6 +19,29 @@ export interface KubeApiserverOptions {
 }
 
 /**
+ * Every write to EniAttachments (and their status) and Events, with who made it and when: tests read
+ * it to show which client wrote what (for example, that a deposed leader wrote nothing).
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    verbs: ["create", "update", "patch", "delete"]
+    resources:
+      - group: "ecm.eni-operator.io"
+        resources: ["eniattachments", "eniattachments/status"]
+      - group: ""
+        resources: ["events"]
+  - level: None
+`;
+
+/** The audit log (JSON lines) of the control plane in `dir`. */
+export function auditLogPath(dir: string): string {
+  return join(dir, "audit.log");
+}
+
+/**
  * Starts kube-apiserver on 127.0.0.1 with client-certificate authentication, RBAC and service-account
  * tokens, and waits until /readyz passes (which includes the RBAC bootstrap roles) and namespace
  * `default` exists. Nothing needing a controller-manager is enabled.
@@ -25,6 +49,8 @@ export interface KubeApiserverOptions {
 export async function startKubeApiserver(options: KubeApiserverOptions): Promise<ServerProcess> {
   const server = `https://127.0.0.1:${options.port}`;
   const { pki } = options;
+  const auditPolicy = join(options.dir, "audit-policy.yaml");
+  writeFileSync(auditPolicy, AUDIT_POLICY);
   const proc = spawnServer({
     name: "kube-apiserver",
     binary: options.binary,
@@ -49,6 +75,8 @@ export async function startKubeApiserver(options: KubeApiserverOptions): Promise
       "--service-cluster-ip-range=10.0.0.0/24",
       "--allow-privileged=true",
       "--profiling=false",
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLogPath(options.dir)}`,
     ],
     logPath: join(options.dir, "kube-apiserver.log"),
     survivesParent: options.survivesParent,

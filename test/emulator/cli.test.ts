@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -45,6 +48,36 @@ describe("npm run emulator", () => {
     }
     expect(await emulator.stop()).toBe(0);
     expect(emulator.output).toHaveLength(1);
+  });
+
+  it("accepts several accounts from --credentials-file, each with its own quota", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "emulator-credentials-"));
+    const other = { secretId: "AKIDcliOTHER0000000000000000000000000", secretKey: "cliOtherSecretKey000000000000000" };
+    const file = join(dir, "credentials.json");
+    writeFileSync(file, JSON.stringify([CREDENTIAL, other]));
+    const emulator = await startCliEmulator(["--port", "0", "--credentials-file", file, "--quota", "1"]);
+    const agent = loopbackAgent(emulator.port);
+    try {
+      expect(emulator.output[0]).toContain(`${CREDENTIAL.secretId}, ${other.secretId}`);
+      const answers = await Promise.all(
+        [CREDENTIAL, other].map((credential) =>
+          ecmClient(agent, credential)
+            .describe({ EcmRegion: "ap-xian-ecm" })
+            .then(() => "Success"),
+        ),
+      );
+      expect(answers).toEqual(["Success", "Success"]);
+    } finally {
+      agent.destroy();
+      rmSync(dir, { recursive: true });
+    }
+    expect(await emulator.stop()).toBe(0);
+  });
+
+  it("documents --credentials-file in --help", async () => {
+    const cli = fileURLToPath(new URL("./cli.ts", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, "--help"]);
+    expect(stdout).toContain("--credentials-file PATH");
   });
 
   it("refuses bad flags with a usage message and exit code 2", async () => {

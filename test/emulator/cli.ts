@@ -1,10 +1,17 @@
-// `npm run emulator -- --port PORT [--secret-id ID --secret-key KEY]`: runs the emulator until stopped.
+// `npm run emulator -- --port PORT [--secret-id ID --secret-key KEY | --credentials-file PATH]`: runs the
+// emulator until stopped.
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Credential } from "./authenticate.ts";
+import { isJsonObject, parseJson } from "./json.ts";
 import { DEFAULT_CREDENTIAL, startEmulator } from "./server.ts";
 
-const USAGE = `usage: npm run emulator -- [--port PORT] [--host HOST] [--secret-id ID --secret-key KEY [--token TOKEN]]
-                         [--quota PER_SECOND] [--transition-ms MS]`;
+const USAGE = `usage: npm run emulator -- [--port PORT] [--host HOST]
+                         [--secret-id ID --secret-key KEY [--token TOKEN] | --credentials-file PATH]
+                         [--quota PER_SECOND] [--transition-ms MS] [--help]
+
+  --credentials-file PATH  a JSON array of {"secretId", "secretKey", "token"?}: each is an account,
+                           with its own quota of PER_SECOND calls per action`;
 
 function integer(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -22,6 +29,24 @@ function credentialOf(values: { "secret-id"?: string; "secret-key"?: string; tok
   return token === undefined ? { secretId, secretKey } : { secretId, secretKey, token };
 }
 
+/** The accounts of a credentials file; the error names the file and the bad entry. */
+function credentialsFile(path: string): Credential[] {
+  const json = parseJson(readFileSync(path, "utf8"));
+  if (!Array.isArray(json) || json.length === 0) {
+    throw new Error(`${path} must hold a non-empty JSON array of {secretId, secretKey, token?}`);
+  }
+  return json.map((entry, index) => {
+    if (!isJsonObject(entry)) throw new Error(`${path}: entry ${index} is not an object`);
+    const { secretId, secretKey, token } = entry;
+    if (typeof secretId !== "string" || secretId === "" || typeof secretKey !== "string" || secretKey === "") {
+      throw new Error(`${path}: entry ${index} needs non-empty strings secretId and secretKey`);
+    }
+    if (token !== undefined && typeof token !== "string")
+      throw new Error(`${path}: entry ${index}: token must be a string`);
+    return token === undefined ? { secretId, secretKey } : { secretId, secretKey, token };
+  });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -30,21 +55,32 @@ async function main(): Promise<void> {
       "secret-id": { type: "string" },
       "secret-key": { type: "string" },
       token: { type: "string" },
+      "credentials-file": { type: "string" },
       quota: { type: "string" },
       "transition-ms": { type: "string" },
+      help: { type: "boolean" },
     },
     strict: true,
     allowPositionals: false,
   });
-  const credential = credentialOf(values);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const file = values["credentials-file"];
+  if (file !== undefined && (values["secret-id"] ?? values["secret-key"] ?? values.token) !== undefined) {
+    throw new Error("give --credentials-file or --secret-id/--secret-key/--token, not both");
+  }
+  const credentials = file === undefined ? [credentialOf(values)] : credentialsFile(file);
   const emulator = await startEmulator({
     port: integer("port", values.port, 0),
     host: values.host ?? "127.0.0.1",
-    credentials: [credential],
+    credentials,
     quotaPerSecond: integer("quota", values.quota, 20),
     transitionMs: integer("transition-ms", values["transition-ms"], 500),
   });
-  console.log(`ECM emulator listening on ${emulator.url} (secretId ${credential.secretId})`);
+  const ids = credentials.map((credential) => credential.secretId).join(", ");
+  console.log(`ECM emulator listening on ${emulator.url} (secretId ${ids})`);
   const stop = (): void => {
     emulator.close().then(
       () => process.exit(0),

@@ -105,15 +105,16 @@ export class Emulator {
     try {
       const known = knownAction(action);
       checkVersion(headerValue(request.headers, "x-tc-version"));
-      authenticate(request, this.#credentials, nowMs, SERVICE);
-      const { count, accepted } = this.#quota.take(known, nowMs);
+      const { secretId } = authenticate(request, this.#credentials, nowMs, SERVICE);
+      // ECM's quota is per account and per action.
+      const { count, accepted } = this.#quota.take(`${secretId}\u0000${known}`, nowMs);
       if (!accepted) {
         throw new ApiError(
           "RequestLimitExceeded",
           `Your current request times equals to \`${count}\` in a second, which exceeds the frequency limit \`${this.#quota.limit}\` for a second. Please reduce the frequency of calls.`,
         );
       }
-      const fault = this.faults.take(known, eniIdsOf(params));
+      const fault = this.faults.take(known, eniIdsOf(params), secretId);
       delayMs = fault?.delayMs ?? 0;
       if (fault?.code !== undefined) {
         const transport = transportFault(fault.code);

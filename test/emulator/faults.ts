@@ -1,4 +1,4 @@
-// Injected faults. A rule matches calls by action and ENI; the first matching rule applies. It answers
+// Injected faults. A rule matches calls by action, ENI and SecretId; the first matching rule applies. It answers
 // with an error code instead of running the call (so ENI state does not change), or only delays the
 // answer of a call that runs normally. Besides ECM's codes, a few pseudo-codes fail the transport itself.
 import { API_ACTIONS, type ApiAction } from "./actions.ts";
@@ -11,6 +11,8 @@ export interface FaultRule {
   action?: ApiAction;
   /** Only calls naming this ENI (NetworkInterfaceId, or one of NetworkInterfaceIds). */
   networkInterfaceId?: string;
+  /** Only calls signed with this SecretId (one account), e.g. to play another client of that account. */
+  secretId?: string;
   /** The error code to answer, or a transport pseudo-code; absent for a delay-only rule. */
   code?: string;
   message?: string;
@@ -41,14 +43,14 @@ export function transportFault(code: string): TransportFault | undefined {
 }
 
 const MAX_DELAY_MS = 3_600_000;
-const FIELDS = ["action", "networkInterfaceId", "code", "message", "count", "probability", "delayMs"];
+const FIELDS = ["action", "networkInterfaceId", "secretId", "code", "message", "count", "probability", "delayMs"];
 
 /** A rule from the control API's JSON; throws InvalidInput on a bad field. */
 export function parseFaultRule(json: JsonValue | undefined): FaultRule {
   if (!isJsonObject(json)) throw new InvalidInput("expected an object");
   const unknown = Object.keys(json).filter((name) => !FIELDS.includes(name));
   if (unknown.length > 0) throw new InvalidInput(`unknown fields: ${unknown.join(", ")}`);
-  const { action, networkInterfaceId, code, message, count, probability, delayMs } = json;
+  const { action, networkInterfaceId, secretId, code, message, count, probability, delayMs } = json;
   const rule: FaultRule = {};
   if (action !== undefined) {
     const known = API_ACTIONS.find((name) => name === action);
@@ -60,6 +62,10 @@ export function parseFaultRule(json: JsonValue | undefined): FaultRule {
       throw new InvalidInput("networkInterfaceId must be a string");
     }
     rule.networkInterfaceId = networkInterfaceId;
+  }
+  if (secretId !== undefined) {
+    if (typeof secretId !== "string" || secretId === "") throw new InvalidInput("secretId must be a string");
+    rule.secretId = secretId;
   }
   if (code !== undefined) {
     if (typeof code !== "string" || !(ERROR_CODE_PATTERN.test(code) || transportFault(code) !== undefined)) {
@@ -118,10 +124,11 @@ export class FaultRules {
   }
 
   /** The rule that applies to this call, if any; a counted rule is used up by it. */
-  take(action: ApiAction, eniIds: readonly string[]): FaultRule | undefined {
+  take(action: ApiAction, eniIds: readonly string[], secretId: string): FaultRule | undefined {
     const index = this.#rules.findIndex(
       (rule) =>
         (rule.action === undefined || rule.action === action) &&
+        (rule.secretId === undefined || rule.secretId === secretId) &&
         (rule.networkInterfaceId === undefined || eniIds.includes(rule.networkInterfaceId)) &&
         (rule.probability === undefined || this.#random() < rule.probability),
     );

@@ -112,3 +112,50 @@ describe("the per-action quota, through the official SDK", () => {
     );
   });
 });
+
+describe("the quota per account", () => {
+  const A = { secretId: "AKIDaccountA000000000000000000000000", secretKey: "accountAsecretKey000000000000000" };
+  const B = { secretId: "AKIDaccountB000000000000000000000000", secretKey: "accountBsecretKey000000000000000" };
+  let emulator: RunningEmulator;
+  let agent: Agent;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ transitionMs: 0, credentials: [A, B] });
+    agent = loopbackAgent(emulator.port);
+  });
+  afterAll(async () => {
+    agent.destroy();
+    await emulator.close();
+  });
+
+  const codes = (credential: typeof A, count: number) =>
+    Promise.all(
+      Array.from({ length: count }, () =>
+        ecmClient(agent, credential)
+          .describe({ EcmRegion: REGION })
+          .then(
+            () => "Success",
+            (error: unknown) => (error as { code?: string }).code,
+          ),
+      ),
+    );
+
+  it("gives each SecretId its own 20 calls per action per second", async () => {
+    await nextSecond(20);
+    const [a, b] = await Promise.all([codes(A, 22), codes(B, 20)]);
+    expect(a.filter((code) => code === "Success")).toHaveLength(20);
+    expect(a.filter((code) => code === "RequestLimitExceeded")).toHaveLength(2);
+    expect(b.every((code) => code === "Success")).toBe(true);
+  });
+
+  it("injects faults for one SecretId only", async () => {
+    await emulator.control.reset();
+    await emulator.control.addFault({ secretId: A.secretId, code: "RequestLimitExceeded" });
+    await nextSecond(20);
+    const [a, b] = await Promise.all([codes(A, 3), codes(B, 3)]);
+    expect(a).toEqual(["RequestLimitExceeded", "RequestLimitExceeded", "RequestLimitExceeded"]);
+    expect(b).toEqual(["Success", "Success", "Success"]);
+    const journal = await emulator.control.calls();
+    expect(new Set(journal.filter((c) => c.code !== "Success").map((c) => c.secretId))).toEqual(new Set([A.secretId]));
+  });
+});

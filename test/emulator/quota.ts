@@ -1,5 +1,5 @@
 // ECM's per-API quota ("20 requests per second"), modelled as fixed one-second windows aligned to the
-// wall clock, one per key (the action). Within a window the first `limit` calls pass; every call counts,
+// wall clock, one per key (the account's SecretId and the action). Within a window the first `limit` calls pass; every call counts,
 // so the count reported to a throttled caller keeps growing, as in the service's message.
 export class Quota {
   #limit: number;

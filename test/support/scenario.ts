@@ -53,6 +53,8 @@ export interface ScenarioOptions {
    * waits for the test's own work, which matters where the test counts calls per second.
    */
   emulatorProcess?: boolean;
+  /** More flags for that process, e.g. --credentials-file. */
+  emulatorArgs?: readonly string[];
   operatorArgs?: readonly string[];
   /**
    * Runs once the scenario's namespace exists, before the operator starts: may give the operator
@@ -61,8 +63,8 @@ export interface ScenarioOptions {
   prepare?: (namespace: string) => Promise<{ kubeconfig: string; operatorArgs: readonly string[] }>;
 }
 
-async function emulatorProcess(): Promise<RunningEmulator> {
-  const cli = await startCliEmulator(["--port", "0", "--transition-ms", "200"]);
+async function emulatorProcess(args: readonly string[]): Promise<RunningEmulator> {
+  const cli = await startCliEmulator(["--port", "0", "--transition-ms", "200", ...args]);
   return {
     url: cli.url,
     port: cli.port,
@@ -76,7 +78,7 @@ async function emulatorProcess(): Promise<RunningEmulator> {
 export async function startScenario(prefix: string, options: ScenarioOptions = {}): Promise<Scenario> {
   const ns = await testNamespace(prefix);
   const emulator = options.emulatorProcess
-    ? await emulatorProcess()
+    ? await emulatorProcess(options.emulatorArgs ?? [])
     : await startEmulator({ transitionMs: 200, ...options.emulator });
   const prepared = options.prepare ? await options.prepare(ns.name) : undefined;
   const launch = () =>

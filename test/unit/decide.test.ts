@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  RESYNC_MS,
-  decide,
-  lifecycle,
-  orphanedEvent,
-  type CallResult,
-  type Decision,
-  type DecisionInput,
-} from "../../src/controller/decide.ts";
-import { CONFIRM_TIMEOUT_MS } from "../../src/controller/backoff.ts";
+import { decide, lifecycle, orphanedEvent } from "../../src/controller/decide.ts";
+import type { CallResult, Decision, DecisionInput } from "../../src/controller/decision.ts";
+import { CONFIRM_TIMEOUT_MS, SETTLED_RECHECK_MS } from "../../src/controller/backoff.ts";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
 import type { EniObservation } from "../../src/ecm/observation.ts";
 import { NOT_FOUND } from "../../src/ecm/observation.ts";
@@ -67,7 +60,7 @@ describe("an attached resource", () => {
     expect(decision.status.phase).toBe("Attached");
     expect(condition(decision, "Ready")).toMatchObject({ status: "True", reason: "Attached" });
     expect(decision.events).toEqual([expect.objectContaining({ reason: "Attached" })]);
-    expect(decision.next).toEqual({ kind: "requeueAfter", ms: RESYNC_MS });
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: SETTLED_RECHECK_MS });
   });
 
   it("emits no second Attached event once settled", () => {

@@ -76,5 +76,6 @@ export const attachedElsewhere: EniObservation = {
   attachedInstanceId: "ein-00000000",
 };
 export const unattached: EniObservation = { found: true, state: "AVAILABLE", attachedInstanceId: undefined };
+/** ECM shows a detaching interface still attached, and an attaching one not attached yet. */
 export const detaching: EniObservation = { found: true, state: "DETACHING", attachedInstanceId: INSTANCE };
-export const attaching: EniObservation = { found: true, state: "ATTACHING", attachedInstanceId: INSTANCE };
+export const attaching: EniObservation = { found: true, state: "ATTACHING", attachedInstanceId: undefined };

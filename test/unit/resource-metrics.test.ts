@@ -1,7 +1,7 @@
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
-import { registerResourceGauges } from "../../src/observability/resource-metrics.ts";
+import { registerResourceGauges } from "../../src/kube/resource-metrics.ts";
 
 const NOW = new Date("2026-12-01T10:00:00Z");
 

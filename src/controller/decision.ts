@@ -1,0 +1,49 @@
+import type { EniAttachment, EniAttachmentStatus } from "../api/eniattachment.ts";
+import type { EventSpec } from "../api/event-spec.ts";
+import type { MutatingAction } from "../ecm/actions.ts";
+import type { ErrorClass } from "../ecm/errors.ts";
+import type { EniObservation } from "../ecm/observation.ts";
+
+/** What `decide` is given and what it answers: the contract between the decisions and the reconciler. */
+export type Target = "Attached" | "Detached";
+
+export interface CallFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly requestId: string;
+}
+
+export type Observed =
+  { readonly ok: true; readonly eni: EniObservation } | { readonly ok: false; readonly failure: CallFailure };
+export type CallResult =
+  { readonly ok: true; readonly requestId: string } | { readonly ok: false; readonly failure: CallFailure };
+
+export interface DecisionInput {
+  readonly resource: EniAttachment;
+  readonly observed: Observed;
+  /** The mutating call made in this pass, after a decision whose step was "call". */
+  readonly lastCall?: CallResult;
+  /** The credentials Secret changed since the last pass: a credentials failure is retried now. */
+  readonly credentialsChanged?: boolean;
+  readonly now: Date;
+  /** In [0, 1): spreads retries. */
+  readonly jitter: number;
+}
+
+export type Next =
+  | { readonly kind: "requeueAfter"; readonly ms: number }
+  /** The work queue's per-key exponential backoff, for failures that leave no trace in status. */
+  | { readonly kind: "backoff"; readonly errorClass: Exclude<ErrorClass, "InvalidRequest"> }
+  | { readonly kind: "waitForChange" };
+
+export type Step =
+  | { readonly kind: "call"; readonly action: MutatingAction }
+  | { readonly kind: "removeFinalizer" }
+  | { readonly kind: "none" };
+
+export interface Decision {
+  readonly step: Step;
+  readonly status: EniAttachmentStatus;
+  readonly events: readonly EventSpec[];
+  readonly next: Next;
+}

@@ -1,0 +1,215 @@
+import type { V1Secret } from "@kubernetes/client-node";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { EniAttachment } from "../../src/api/eniattachment.ts";
+import { Controller, type Informer, type Reconcile } from "../../src/controller/controller.ts";
+import type { Next } from "../../src/controller/decision.ts";
+import type { ChangeHandler, ChangeKind } from "../../src/kube/informer.ts";
+import { Metrics } from "../../src/observability/metrics.ts";
+import { eniAttachment } from "./fixtures.ts";
+import { silentLogger } from "./fakes.ts";
+
+class FakeInformer<T extends { metadata?: { name?: string; namespace?: string } }> implements Informer<T> {
+  private readonly objects = new Map<string, T>();
+  private readonly handlers: ChangeHandler<T>[] = [];
+  readonly synced = true;
+  onChange(handler: ChangeHandler<T>): void {
+    this.handlers.push(handler);
+  }
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+  list(): readonly T[] {
+    return [...this.objects.values()];
+  }
+  get(name: string, namespace?: string): T | undefined {
+    return this.objects.get(`${namespace ?? ""}/${name}`);
+  }
+  emit(object: T, kind: ChangeKind): void {
+    const key = `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+    if (kind === "delete") this.objects.delete(key);
+    else this.objects.set(key, object);
+    for (const handler of this.handlers) handler(object, kind);
+  }
+}
+
+/** Records each reconcile; answers with `next`, after `gate` resolves when one is set. */
+class FakeReconciler implements Reconcile {
+  readonly runs: { key: string; credentialsChanged: boolean }[] = [];
+  next: Next = { kind: "waitForChange" };
+  gate: Promise<void> | undefined;
+  async reconcile(namespace: string, name: string, _log: unknown, credentialsChanged: boolean): Promise<Next> {
+    this.runs.push({ key: `${namespace}/${name}`, credentialsChanged });
+    if (this.gate) await this.gate;
+    return this.next;
+  }
+}
+
+function resource(name: string, change: (r: EniAttachment) => void = () => undefined): EniAttachment {
+  const r = eniAttachment().build();
+  r.metadata.name = name;
+  change(r);
+  return r;
+}
+
+function setup(workers = 1) {
+  const resources = new FakeInformer<EniAttachment>();
+  const secrets = new FakeInformer<V1Secret>();
+  const reconciler = new FakeReconciler();
+  const controller = new Controller({
+    resources: [resources],
+    secrets: [secrets],
+    reconciler,
+    workers,
+    fullResyncMs: 600_000,
+    logger: silentLogger,
+    metrics: new Metrics(),
+  });
+  return { resources, secrets, reconciler, controller };
+}
+
+describe("the controller", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("merges repeated events for one key into one reconcile", async () => {
+    const s = setup();
+    const r = resource("a");
+    s.resources.emit(r, "add");
+    s.resources.emit(
+      resource("a", (x) => (x.metadata.generation = 2)),
+      "update",
+    );
+    s.resources.emit(
+      resource("a", (x) => (x.metadata.generation = 3)),
+      "update",
+    );
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs.map((run) => run.key)).toEqual(["team-a/a"]);
+    await s.controller.stop(0);
+  });
+
+  it("ignores updates that change only the status (the operator's own writes)", async () => {
+    const s = setup();
+    s.resources.emit(resource("a"), "add");
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    s.resources.emit(
+      resource("a", (x) => (x.status = { phase: "Attached" })),
+      "update",
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(1);
+    await s.controller.stop(0);
+  });
+
+  it("serves deletions and detaches before routine work", async () => {
+    const s = setup();
+    s.resources.emit(resource("routine-1"), "add");
+    s.resources.emit(resource("routine-2"), "add");
+    s.resources.emit(
+      resource("deleted", (x) => (x.metadata.deletionTimestamp = new Date())),
+      "add",
+    );
+    s.resources.emit(
+      resource("detach", (x) => (x.spec.desiredState = "Detached")),
+      "add",
+    );
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs.map((run) => run.key)).toEqual([
+      "team-a/deleted",
+      "team-a/detach",
+      "team-a/routine-1",
+      "team-a/routine-2",
+    ]);
+    await s.controller.stop(0);
+  });
+
+  it("never runs one key on two workers at once, and runs it again after an event during its reconcile", async () => {
+    const s = setup(4);
+    const { promise: gate, resolve: open } = Promise.withResolvers<undefined>();
+    s.reconciler.gate = gate;
+    s.resources.emit(resource("a"), "add");
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    s.resources.emit(
+      resource("a", (x) => (x.metadata.generation = 2)),
+      "update",
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(1);
+    s.reconciler.gate = undefined;
+    open(undefined);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(2);
+    await s.controller.stop(0);
+  });
+
+  it("follows each reconcile's next step: requeue after the delay it asks for", async () => {
+    const s = setup();
+    s.reconciler.next = { kind: "requeueAfter", ms: 5000 };
+    s.resources.emit(resource("a"), "add");
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(s.reconciler.runs).toHaveLength(1);
+    s.reconciler.next = { kind: "waitForChange" };
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.reconciler.runs).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(s.reconciler.runs).toHaveLength(2);
+    await s.controller.stop(0);
+  });
+
+  it("queues every key again at the full resync", async () => {
+    const s = setup();
+    s.resources.emit(resource("a"), "add");
+    s.resources.emit(resource("b"), "add");
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(s.reconciler.runs.map((run) => run.key)).toEqual(["team-a/a", "team-a/b", "team-a/a", "team-a/b"]);
+    await s.controller.stop(0);
+  });
+
+  it("retries at once, flagged, the resources whose credentials Secret changed", async () => {
+    const s = setup();
+    s.resources.emit(
+      resource("a", (x) => (x.spec.credentialsSecretRef = { name: "ecm" })),
+      "add",
+    );
+    s.resources.emit(resource("b"), "add");
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    s.secrets.emit({ metadata: { name: "ecm", namespace: "team-a" } }, "update");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs.slice(2)).toEqual([{ key: "team-a/a", credentialsChanged: true }]);
+    await s.controller.stop(0);
+  });
+
+  it("backs a failing reconcile off exponentially", async () => {
+    const s = setup();
+    s.reconciler.next = { kind: "backoff", errorClass: "InTransition" };
+    s.resources.emit(resource("a"), "add");
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    const times: number[] = [Date.now()];
+    for (let i = 0; i < 3; i += 1) {
+      const before = s.reconciler.runs.length;
+      while (s.reconciler.runs.length === before) await vi.advanceTimersByTimeAsync(100);
+      times.push(Date.now());
+    }
+    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+    expect(gaps[1]).toBeGreaterThan(gaps[0] ?? 0);
+    expect(gaps[2]).toBeGreaterThan(gaps[1] ?? 0);
+    await s.controller.stop(0);
+  });
+});

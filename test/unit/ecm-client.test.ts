@@ -1,0 +1,174 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { EcmClient } from "../../src/ecm/client.ts";
+import { EcmError } from "../../src/ecm/errors.ts";
+import { DescribeResponseSchema, MutatingResponseSchema } from "../../src/ecm/responses.ts";
+import { Metrics } from "../../src/observability/metrics.ts";
+
+// The ECM client's error mapping, through a local HTTP server that answers each request as scripted.
+type Answer = (request: IncomingMessage, response: ServerResponse) => void;
+
+const envelope =
+  (body: unknown): Answer =>
+  (_request, response) => {
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ Response: body }));
+  };
+const raw =
+  (status: number, body: string): Answer =>
+  (_request, response) => {
+    response.writeHead(status, { "content-type": "application/json" }).end(body);
+  };
+const silence: Answer = () => undefined;
+const drop: Answer = (request) => request.socket.destroy();
+
+const A = { secretId: "AKIDaccountA", secretKey: "keyA" };
+const B = { secretId: "AKIDaccountB", secretKey: "keyB" };
+const PARAMS = { NetworkInterfaceId: "eni-00000001", InstanceId: "ein-00000001", EcmRegion: "ap-xian-ecm" };
+
+let server: Server;
+let port = 0;
+let answers: Answer[] = [];
+let received: { action: string; secretId: string }[] = [];
+
+beforeAll(async () => {
+  server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      const secretId = /Credential=([^/]+)\//.exec(request.headers.authorization ?? "")?.[1] ?? "";
+      received.push({ action: String(request.headers["x-tc-action"]), secretId });
+      (answers.shift() ?? raw(500, "no answer scripted"))(request, response);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  answers = [];
+  received = [];
+});
+
+function client(options: { transportRetries?: number; timeoutMs?: number } = {}) {
+  const metrics = new Metrics();
+  const warnings: string[] = [];
+  const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
+  const ecm = new EcmClient({
+    endpoint: new URL(`http://127.0.0.1:${port}`),
+    qps: 20,
+    burst: 20,
+    timeoutMs: options.timeoutMs ?? 1000,
+    transportRetries: options.transportRetries ?? 0,
+    transportRetryMs: 10,
+    metrics,
+    logger,
+  });
+  return { ecm, metrics, warnings };
+}
+
+async function failure(promise: Promise<unknown>): Promise<EcmError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof EcmError)) throw new Error(`expected an EcmError, got ${String(error)}`);
+  return error;
+}
+
+describe("the ECM client", () => {
+  it("returns the decoded answer of a successful call", async () => {
+    answers.push(envelope({ RequestId: "req-ok" }));
+    const { ecm } = client();
+    expect(await ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema)).toEqual({
+      RequestId: "req-ok",
+    });
+    expect(received).toEqual([{ action: "DetachNetworkInterface", secretId: A.secretId }]);
+  });
+
+  it("maps an ECM error envelope to its code and RequestId", async () => {
+    answers.push(envelope({ Error: { Code: "ResourceInUse", Message: "busy" }, RequestId: "req-busy" }));
+    const error = await failure(client().ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema));
+    expect(error).toMatchObject({ code: "ResourceInUse", requestId: "req-busy", ecmMessage: "busy" });
+  });
+
+  it("maps a non-200 answer to Transport.HttpStatus", async () => {
+    answers.push(raw(502, "bad gateway"));
+    const error = await failure(client().ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema));
+    expect(error.code).toBe("Transport.HttpStatus");
+    expect(error.ecmMessage).toContain("502");
+  });
+
+  it("maps a body that is not JSON to Transport.MalformedResponse", async () => {
+    answers.push(raw(200, "<html>proxy error</html>"));
+    const error = await failure(client().ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema));
+    expect(error.code).toBe("Transport.MalformedResponse");
+  });
+
+  it("maps an envelope that does not match the answer's schema to Transport.MalformedResponse naming the field", async () => {
+    answers.push(
+      envelope({ RequestId: "req-1", NetworkInterfaceSet: [{ NetworkInterfaceId: "eni-1", State: "MELTING" }] }),
+    );
+    const error = await failure(
+      client().ecm.call("DescribeNetworkInterfaces", { EcmRegion: "ap-xian-ecm" }, A, DescribeResponseSchema),
+    );
+    expect(error.code).toBe("Transport.MalformedResponse");
+    expect(error.ecmMessage).toContain("/NetworkInterfaceSet/0/State");
+  });
+
+  it("maps no answer within the timeout to Transport.Timeout", async () => {
+    answers.push(silence);
+    const error = await failure(
+      client({ timeoutMs: 200 }).ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema),
+    );
+    expect(error.code).toBe("Transport.Timeout");
+  });
+
+  it("maps a dropped connection to Transport.NetworkError", async () => {
+    answers.push(drop);
+    const error = await failure(client().ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema));
+    expect(error.code).toBe("Transport.NetworkError");
+  });
+
+  it("retries transport faults in place, and nothing else", async () => {
+    answers.push(raw(503, "unavailable"), envelope({ RequestId: "req-2" }));
+    expect(
+      await client({ transportRetries: 2 }).ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema),
+    ).toEqual({ RequestId: "req-2" });
+    expect(received).toHaveLength(2);
+    received = [];
+    answers.push(envelope({ Error: { Code: "InternalError", Message: "x" }, RequestId: "req-3" }));
+    await failure(
+      client({ transportRetries: 2 }).ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema),
+    );
+    expect(received).toHaveLength(1);
+  });
+
+  it("slows down only the throttled account's limiter", async () => {
+    answers.push(envelope({ Error: { Code: "RequestLimitExceeded", Message: "slow down" }, RequestId: "req-t" }));
+    const { ecm, metrics } = client();
+    await failure(ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema));
+    answers.push(envelope({ RequestId: "req-b" }));
+    await ecm.call("DetachNetworkInterface", PARAMS, B, MutatingResponseSchema);
+    const perAccount = (await metrics.ecmAccountLimiterAllowance.get()).values.map((v) => v.value).sort();
+    expect(perAccount).toEqual([10, 20]);
+    expect((await metrics.ecmLimiterAllowance.get()).values[0]?.value).toBe(10);
+    const text = await metrics.registry.metrics();
+    expect(text).not.toContain(A.secretId);
+    // Account B's next turn is now; A is paused for a window.
+    expect(ecm.reserve("DetachNetworkInterface", B.secretId).at).toBeLessThanOrEqual(Date.now());
+    expect(ecm.reserve("DetachNetworkInterface", A.secretId).at).toBeGreaterThan(Date.now() + 500);
+  });
+
+  it("logs an unknown code once", async () => {
+    const { ecm, warnings } = client();
+    for (let i = 0; i < 2; i += 1) {
+      answers.push(envelope({ Error: { Code: "Brand.NewCode", Message: "?" }, RequestId: `req-${i}` }));
+      await failure(ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema));
+    }
+    expect(warnings.filter((line) => line.includes("Brand.NewCode"))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,187 @@
+import { describe, expect, it } from "vitest";
+import { Reconciler } from "../../src/controller/reconciler.ts";
+import type { EniAttachment } from "../../src/api/eniattachment.ts";
+import { ENI, INSTANCE, NOW, attachedToUs, eniAttachment, secondsAgo, unattached } from "./fixtures.ts";
+import { FakeCalls, FakeEvents, FakeObserver, FakeStore, Journal, credentials, silentLogger } from "./fakes.ts";
+
+// Scenario tests: each asserts every read of the API server, ECM call, status write and event, in
+// order, and that nothing else was done.
+
+const ATTACH = "AttachNetworkInterface" as const;
+const DETACH = "DetachNetworkInterface" as const;
+
+function setup(resource: EniAttachment) {
+  const journal = new Journal();
+  const store = new FakeStore(journal);
+  const events = new FakeEvents(journal);
+  const calls = new FakeCalls(journal);
+  const observer = new FakeObserver(journal);
+  const stored = store.put(resource);
+  let cache: EniAttachment | undefined = stored;
+  const reconciler = new Reconciler({
+    resources: store,
+    events,
+    calls,
+    observer,
+    credentialsFor: () => credentials,
+    cached: () => cache && structuredClone(cache),
+    now: () => NOW,
+    jitter: () => 0.5,
+  });
+  const reconcile = () => reconciler.reconcile("team-a", "web", silentLogger, false);
+  return {
+    journal,
+    store,
+    events,
+    calls,
+    observer,
+    reconcile,
+    /** The informer catches up with the API server. */
+    syncCache: () => (cache = store.current("web")),
+  };
+}
+
+describe("the reconciler", () => {
+  it("adds the finalizer before anything else, then attaches a free interface and records the RequestId", async () => {
+    const s = setup(eniAttachment().withoutFinalizer().build());
+    s.observer.shows = unattached;
+    s.calls.answers.push({ requestId: "req-1" });
+    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 300 });
+    expect(s.journal.entries).toEqual([
+      "addFinalizer",
+      `describe ${ENI}`,
+      `${ATTACH} ${ENI}`,
+      "status Attaching",
+      "event AttachRequested",
+    ]);
+    expect(s.store.current("web")?.status).toMatchObject({ requestId: "req-1", action: ATTACH });
+  });
+
+  it("calls nothing and writes nothing new for a settled resource", async () => {
+    const s = setup(eniAttachment().build());
+    s.observer.shows = attachedToUs;
+    await s.reconcile();
+    s.syncCache();
+    s.journal.entries.length = 0;
+    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 300_000 });
+    expect(s.journal.entries).toEqual([`describe ${ENI}`, "release team-a/web"]);
+  });
+
+  it("lets a deleted resource go only once Describe shows the interface detached", async () => {
+    const detachAccepted = {
+      phase: "Detaching" as const,
+      action: DETACH,
+      requestId: "req-d",
+      errorCode: "",
+      attempts: 1,
+      lastAttemptTime: secondsAgo(1),
+    };
+    const s = setup(eniAttachment().deleting().withStatus(detachAccepted).build());
+    s.observer.shows = { found: true, state: "DETACHING", attachedInstanceId: INSTANCE };
+    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 1000 });
+    expect(s.journal.entries).toEqual([`describe ${ENI}`, "release team-a/web", "status Detaching"]);
+
+    s.syncCache();
+    s.journal.entries.length = 0;
+    s.observer.shows = unattached;
+    expect(await s.reconcile()).toEqual({ kind: "waitForChange" });
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      "release team-a/web",
+      "status Detached",
+      "event Detached",
+      "removeFinalizer",
+    ]);
+    expect(s.store.current("web")).toBeUndefined();
+  });
+
+  it("lets an Orphan resource go without observing or calling ECM", async () => {
+    const s = setup(eniAttachment().orphan().deleting().build());
+    expect(await s.reconcile()).toEqual({ kind: "waitForChange" });
+    expect(s.journal.entries).toEqual(["release team-a/web", "event Orphaned", "removeFinalizer"]);
+  });
+
+  it("gives the worker back when the ECM turn is far, writing nothing", async () => {
+    const s = setup(eniAttachment().detached().build());
+    s.observer.shows = attachedToUs;
+    s.calls.answers.push({ comeBackMs: 1200 });
+    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 1200 });
+    expect(s.journal.entries).toEqual([`describe ${ENI}`, `${DETACH} later`]);
+  });
+
+  it("records a failed call's code in status and a Warning event", async () => {
+    const s = setup(eniAttachment().detached().build());
+    s.observer.shows = attachedToUs;
+    s.calls.answers.push({ code: "InternalError" });
+    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 5000 });
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      `${DETACH} ${ENI}`,
+      "status Detaching",
+      "event DetachFailed",
+    ]);
+    expect(s.store.current("web")?.status).toMatchObject({ errorCode: "InternalError", requestId: "req-failed" });
+  });
+
+  it("backs off in the queue when Describe fails, calling nothing", async () => {
+    const s = setup(eniAttachment().detached().build());
+    s.observer.shows = { code: "InternalError" };
+    expect(await s.reconcile()).toEqual({ kind: "backoff", errorClass: "ServiceFault" });
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      "release team-a/web",
+      "status Pending",
+      "event DetachFailed",
+    ]);
+  });
+
+  it("on a status conflict re-reads and decides again, never writing a status computed from the old object", async () => {
+    const s = setup(eniAttachment().detached().build());
+    s.observer.shows = attachedToUs;
+    s.calls.answers.push({ requestId: "req-1" });
+    // Someone changes deletionPolicy meanwhile: the status written must come from the object they wrote.
+    s.store.concurrentWrites.push((r) => {
+      r.spec.deletionPolicy = "Orphan";
+      r.metadata.generation = 2;
+    });
+    await s.reconcile();
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      `${DETACH} ${ENI}`,
+      "status Detaching (conflict)",
+      "get web",
+      "status Detaching",
+      "event DetachRequested",
+    ]);
+    const written = s.store.current("web");
+    expect(written?.spec.deletionPolicy).toBe("Orphan");
+    expect(written?.status).toMatchObject({ requestId: "req-1", observedGeneration: 2 });
+  });
+
+  it("reads from the API server while the cache has not caught up with its own write", async () => {
+    const s = setup(eniAttachment().detached().build());
+    s.observer.shows = attachedToUs;
+    s.calls.answers.push({ requestId: "req-1" });
+    await s.reconcile();
+    s.journal.entries.length = 0;
+    // The cache still holds the object from before the status write: the accepted call is not repeated.
+    await s.reconcile();
+    expect(s.journal.entries).toEqual(["get web", `describe ${ENI}`, "release team-a/web", "status Detaching"]);
+    expect(s.calls.answers).toEqual([]);
+  });
+
+  it("forgets a resource that is gone", async () => {
+    const s = setup(eniAttachment().build());
+    s.store.concurrentWrites.length = 0;
+    const gone = new Reconciler({
+      resources: s.store,
+      events: s.events,
+      calls: s.calls,
+      observer: s.observer,
+      credentialsFor: () => credentials,
+      cached: () => undefined,
+    });
+    expect(await gone.reconcile("team-a", "missing", silentLogger, false)).toEqual({ kind: "waitForChange" });
+    expect(s.journal.entries).toEqual(["get missing", "release team-a/missing"]);
+  });
+});
