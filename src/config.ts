@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { parseEndpoint } from "./ecm/endpoint-url.ts";
+import { ECM_SIGNING_HOST } from "./ecm/actions.ts";
+import { STS_SIGNING_HOST, parseEndpoint } from "./ecm/endpoint-url.ts";
 import type { BindAddress } from "./observability/bind-address.ts";
 
 /** Everything the operator reads from its command line and environment, read once at start. */
@@ -14,6 +15,8 @@ export interface Config {
   readonly leaderElectionId: string;
   readonly maxConcurrentReconciles: number;
   readonly ecmEndpoint: URL;
+  /** Where TKE pod identity's STS exchange goes; always signed for host sts.tencentcloudapi.com. */
+  readonly stsEndpoint: URL;
   readonly ecmQps: number;
   readonly ecmBurst: number;
   readonly logLevel: string;
@@ -35,6 +38,7 @@ const FLAGS = {
   "leader-election-id": { env: "LEADER_ELECTION_ID", default: "eni-operator.ecm.eni-operator.io" },
   "max-concurrent-reconciles": { env: "MAX_CONCURRENT_RECONCILES", default: "50" },
   "ecm-endpoint": { env: "ECM_ENDPOINT", default: "https://ecm.tencentcloudapi.com" },
+  "sts-endpoint": { env: "STS_ENDPOINT", default: "https://sts.tencentcloudapi.com" },
   "ecm-qps": { env: "ECM_QPS", default: "20" },
   "ecm-burst": { env: "ECM_BURST", default: "20" },
   "log-level": { env: "LOG_LEVEL", default: "info" },
@@ -88,12 +92,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
   }
-  let ecmEndpoint: URL;
-  try {
-    ecmEndpoint = parseEndpoint(read("ecm-endpoint"));
-  } catch (cause) {
-    throw new ConfigError(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
+  const endpoint = (flag: "ecm-endpoint" | "sts-endpoint", signingHost: string): URL => {
+    try {
+      return parseEndpoint(read(flag), flag, signingHost);
+    } catch (cause) {
+      throw new ConfigError(cause instanceof Error ? cause.message : String(cause), { cause });
+    }
+  };
+  const ecmEndpoint = endpoint("ecm-endpoint", ECM_SIGNING_HOST);
+  const stsEndpoint = endpoint("sts-endpoint", STS_SIGNING_HOST);
   return {
     kubeconfig: typeof values["kubeconfig"] === "string" ? values["kubeconfig"] : undefined,
     // One informer per namespace: a namespace named twice would be seen twice.
@@ -112,6 +119,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     leaderElectionId: read("leader-election-id"),
     maxConcurrentReconciles: parseNumber("max-concurrent-reconciles", read("max-concurrent-reconciles"), 1, true),
     ecmEndpoint,
+    stsEndpoint,
     ecmQps: parseNumber("ecm-qps", read("ecm-qps"), 0.001, false),
     ecmBurst: parseNumber("ecm-burst", read("ecm-burst"), 1, true),
     logLevel,

@@ -82,7 +82,7 @@ export function createController(
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,
-        operator: new OperatorCredentials(),
+        operator: new OperatorCredentials(process.env, config.stsEndpoint),
       }),
     }),
     workers: config.maxConcurrentReconciles,

@@ -1,6 +1,6 @@
 import type { MutatingAction } from "./actions.ts";
 import type { EcmClient } from "./client.ts";
-import type { CredentialSource } from "./credentials.ts";
+import { accountOf, type CredentialSource } from "./credentials.ts";
 import { TICKET_HORIZON_MS, type Ticket } from "./rate-limiter.ts";
 import { MutatingResponseSchema, type MutatingResponse } from "./responses.ts";
 
@@ -55,10 +55,10 @@ export class CallTurns implements MutatingCalls {
       this.release(key);
       throw error;
     });
-    const ticket = this.ticketFor(key, action, credential.secretId);
+    const ticket = this.ticketFor(key, action, accountOf(credential));
     const waitMs = ticket.at - (this.options.now ?? Date.now)();
     if (waitMs > this.options.maxWaitMs) {
-      this.held.set(key, { action, account: credential.secretId, ticket });
+      this.held.set(key, { action, account: accountOf(credential), ticket });
       // Back at least this often: a ticket its holder has not looked at for a minute is dropped.
       return { kind: "comeBack", afterMs: Math.min(waitMs - this.options.returnAheadMs, MAX_AWAY_MS) };
     }

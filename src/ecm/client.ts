@@ -9,7 +9,7 @@ import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./actions.ts";
-import { CredentialsError, type CredentialSource, type EcmCredential } from "./credentials.ts";
+import { CredentialsError, accountOf, type CredentialSource, type EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
 import { RateLimiter, type Ticket } from "./rate-limiter.ts";
@@ -96,7 +96,7 @@ export class EcmClient {
     ticket: Ticket | undefined,
   ): Promise<Static<S>> {
     const { metrics } = this.options;
-    const account = credential.secretId;
+    const account = accountOf(credential);
     const limiter = this.limiter(action, account);
     await limiter.acquire(ticket);
     // After waiting for the turn, which may have outlasted the leader lease.

@@ -1,5 +1,5 @@
 import { DESCRIBE } from "./actions.ts";
-import type { EcmCredential, CredentialSource } from "./credentials.ts";
+import { accountOf, type CredentialSource, type EcmCredential } from "./credentials.ts";
 import { NOT_FOUND, type EniObservation } from "./observation.ts";
 import { DescribeResponseSchema, type DescribeResponse } from "./responses.ts";
 
@@ -51,7 +51,7 @@ export class DescribeBatcher implements EniObserver {
 
   async observe(region: string, networkInterfaceId: string, source: CredentialSource): Promise<EniObservation> {
     const credential = await this.client.credential(DESCRIBE, source);
-    const key = `${credential.secretId}\u0000${region}`;
+    const key = `${accountOf(credential)}\u0000${region}`;
     let batch = this.batches.get(key);
     if (batch) {
       // The newest read of the account's credential signs the batch (a rotated key, say).

@@ -1,20 +1,22 @@
-import { OIDCRoleArnCredential } from "tencentcloud-sdk-nodejs-common";
 import type { CredentialSource, EcmCredential } from "./credentials.ts";
+import { PodIdentityCredentials, type PodIdentityConfig } from "./pod-identity.ts";
 
 const TKE_VARIABLES = ["TKE_REGION", "TKE_PROVIDER_ID", "TKE_WEB_IDENTITY_TOKEN_FILE", "TKE_ROLE_ARN"] as const;
 
 /**
  * The operator's own credentials, for resources without credentialsSecretRef: the environment
- * (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN), then TKE pod identity.
- * Read on every call, so nothing stale is kept. The SDK's OIDC provider caches a failed fetch forever,
- * so a failure replaces it with a fresh one.
+ * (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN), then TKE pod identity
+ * (the TKE_* variables), exchanged through STS at `stsEndpoint`. The environment is read on every call,
+ * so nothing stale is kept; pod identity holds its temporary credentials until they near expiry.
  */
 export class OperatorCredentials implements CredentialSource {
   private readonly env: NodeJS.ProcessEnv;
-  private oidc: OIDCRoleArnCredential | undefined;
+  private readonly stsEndpoint: URL;
+  private podIdentity: { key: string; source: PodIdentityCredentials } | undefined;
 
-  constructor(env: NodeJS.ProcessEnv = process.env) {
+  constructor(env: NodeJS.ProcessEnv, stsEndpoint: URL) {
     this.env = env;
+    this.stsEndpoint = stsEndpoint;
   }
 
   async getCredential(): Promise<EcmCredential> {
@@ -24,21 +26,21 @@ export class OperatorCredentials implements CredentialSource {
       const token = this.env["TENCENTCLOUD_SESSION_TOKEN"];
       return token ? { secretId, secretKey, token } : { secretId, secretKey };
     }
-    if (TKE_VARIABLES.every((name) => this.env[name])) return this.fromPodIdentity();
+    const [region, providerId, tokenFile, roleArn] = TKE_VARIABLES.map((name) => this.env[name]);
+    if (region && providerId && tokenFile && roleArn) {
+      return this.podIdentityFor({ region, providerId, tokenFile, roleArn }).getCredential();
+    }
     throw new Error(
       "no Tencent Cloud credentials: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, use TKE pod identity, or set spec.credentialsSecretRef",
     );
   }
 
-  private async fromPodIdentity(): Promise<EcmCredential> {
-    this.oidc ??= new OIDCRoleArnCredential();
-    try {
-      const { secretId, secretKey, token } = await this.oidc.getCredential();
-      if (!secretId || !secretKey) throw new Error("TKE pod identity returned no credentials");
-      return token ? { secretId, secretKey, token } : { secretId, secretKey };
-    } catch (cause) {
-      this.oidc = undefined;
-      throw new Error("TKE pod identity (OIDC) credentials could not be fetched", { cause });
+  /** One exchanger per configuration, so credentials are shared by every call until they near expiry. */
+  private podIdentityFor(config: PodIdentityConfig): PodIdentityCredentials {
+    const key = JSON.stringify(config);
+    if (this.podIdentity?.key !== key) {
+      this.podIdentity = { key, source: new PodIdentityCredentials(config, this.stsEndpoint) };
     }
+    return this.podIdentity.source;
   }
 }

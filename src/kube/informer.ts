@@ -1,11 +1,53 @@
-import { type KubeConfig, type KubernetesObject, ListWatch, type ListPromise, Watch } from "@kubernetes/client-node";
+import { type KubeConfig, type KubernetesObject, type ListPromise, Watch } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
+import { restartDelayMs } from "./restart-backoff.ts";
 
 export type ChangeKind = "add" | "update" | "delete";
 export type ChangeHandler<T> = (object: T, kind: ChangeKind) => void;
 
-const RESTART_MIN_MS = 1_000;
-const RESTART_MAX_MS = 30_000;
+/** What the informer needs of client-node's Watch: one streaming GET, ended through `done`. */
+export interface WatchStream {
+  watch(
+    path: string,
+    params: Record<string, string | number | boolean | undefined>,
+    onEvent: (type: string, object: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<{ abort(): void }>;
+}
+
+export interface InformerOptions {
+  /** The stream to watch with; client-node's Watch on the kubeconfig by default. */
+  watch?: WatchStream;
+  /** Jitter source for the restart back-off; Math.random by default. */
+  random?: () => number;
+}
+
+/**
+ * A watch with neither an event nor a bookmark for this long is taken for dead and replaced by a fresh
+ * list (client-node issues #596, #364: a watch can stay open and deliver nothing). Bookmarks do not
+ * prove a quiet watch alive: the API server sends one only once its cache has moved past the watch's
+ * resourceVersion, at most about once a minute, so a quiet resource can be silent for hours. On such a
+ * resource this bound costs one list every 5 minutes, a few hundred objects at most; on a dead watch it
+ * bounds how long a change, a deletion above all, goes unseen. It is half the 10-minute resync, which only
+ * replays the cache and so cannot repair it.
+ */
+export const STALL_MS = 5 * 60_000;
+/**
+ * The server ends each watch after this long (client-go's reflector asks for 5 to 10 minutes): under the
+ * 30 s after which client-node's Watch gives up on a silent connection, so a healthy quiet watch is ended
+ * by the server's clean close, and the client's timeout fires only on a connection that went dead.
+ */
+const WATCH_TIMEOUT_SECONDS = 25;
+/** A watch that closes sooner than this with nothing delivered counts as a failure, so it cannot spin. */
+const MIN_WATCH_MS = 1_000;
+
+/** How a watch ended; `healthy`: it was open and delivered something or lasted MIN_WATCH_MS. */
+type WatchEnd =
+  | { kind: "closed"; healthy: boolean }
+  | { kind: "expired" }
+  | { kind: "stalled"; idleMs: number }
+  | { kind: "failed"; err: unknown; healthy: boolean }
+  | { kind: "stopped" };
 
 /** An object from whichever of several informers (one per watched namespace) holds it. */
 export function findCached<T extends KubernetesObject>(
@@ -20,75 +62,266 @@ export function findCached<T extends KubernetesObject>(
   return undefined;
 }
 
+function isGone(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  return ("code" in value && value.code === 410) || ("statusCode" in value && value.statusCode === 410);
+}
+
+const keyOf = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
+
 /**
- * client-node's informer, made to survive: it stops for good after a failed list, a reset connection
- * or `fetch failed`, so every error except the one a deliberate stop causes restarts it, with backoff.
- * `synced` is true once a list succeeded. Handlers run synchronously and should only enqueue.
+ * A list-then-watch cache of one API path, in the manner of client-go's reflector, that survives the API
+ * server: a failed list or watch is retried after an exponential back-off (1 s doubling to 30 s,
+ * jittered) that only a successful list or a healthy watch resets; a watch that ends cleanly is
+ * resumed from the last resourceVersion; an expired one (410) or one silent for STALL_MS is replaced by a
+ * fresh list, whose difference from the cache is delivered as add, update and delete changes.
+ * `synced` says whether the cache can be trusted: a list succeeded and a watch since is established.
+ * Handlers run synchronously and should only enqueue.
  */
 export class ResilientInformer<T extends KubernetesObject> {
-  private readonly informer: ListWatch<T>;
+  private readonly path: string;
+  private readonly listFn: ListPromise<T>;
+  private readonly stream: WatchStream;
+  private readonly random: () => number;
   private readonly logger: Logger;
+  private readonly handlers: ChangeHandler<T>[] = [];
+  private readonly cache = new Map<string, T>();
+  private resourceVersion = "";
+  private trusted = false;
+  private failures = 0;
+  private lastProgress = 0;
   private stopping = false;
-  private restartDelayMs = RESTART_MIN_MS;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private abortWatch: ((end: WatchEnd) => void) | undefined;
+  private wake: (() => void) | undefined;
 
-  constructor(kc: KubeConfig, path: string, list: ListPromise<T>, logger: Logger) {
-    this.informer = new ListWatch<T>(path, new Watch(kc), list, false);
+  constructor(kc: KubeConfig, path: string, list: ListPromise<T>, logger: Logger, options: InformerOptions = {}) {
+    this.path = path;
+    this.listFn = list;
+    this.stream = options.watch ?? new Watch(kc);
+    this.random = options.random ?? Math.random;
     this.logger = logger.child({ informer: path });
-    this.informer.on("error", (err) => {
-      this.onError(err);
-    });
-    this.informer.on("connect", () => {
-      this.restartDelayMs = RESTART_MIN_MS;
-    });
   }
 
   onChange(handler: ChangeHandler<T>): void {
-    this.informer.on("add", (object) => {
-      handler(object, "add");
-    });
-    this.informer.on("update", (object) => {
-      handler(object, "update");
-    });
-    this.informer.on("delete", (object) => {
-      handler(object, "delete");
-    });
+    this.handlers.push(handler);
   }
 
+  /** Starts listing and watching; resolves once the first list has succeeded or failed. */
   async start(): Promise<void> {
+    if (this.loop) return;
     this.stopping = false;
-    await this.informer.start();
+    let firstListed: () => void = () => undefined;
+    const listed = new Promise<void>((resolve) => (firstListed = resolve));
+    this.loop = this.run(firstListed);
+    await listed;
   }
 
+  /** Whether the cache reflects the API server: listed, and watching since without a failure. */
   get synced(): boolean {
-    return this.informer.latestResourceVersion() !== "";
+    return this.trusted;
   }
 
   list(): readonly T[] {
-    return this.informer.list();
+    return [...this.cache.values()];
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.informer.get(name, namespace);
+    return this.cache.get(keyOf(namespace, name));
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.restartTimer);
-    await this.informer.stop();
+    this.trusted = false;
+    this.abortWatch?.({ kind: "stopped" });
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
   }
 
-  private onError(err: unknown): void {
-    if (this.stopping) return;
-    const delay = this.restartDelayMs;
-    this.restartDelayMs = Math.min(RESTART_MAX_MS, delay * 2);
-    this.logger.warn({ err, retryInMs: delay }, "informer stopped; restarting");
-    clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => {
-      if (this.stopping) return;
-      this.informer.start().catch((startErr: unknown) => {
-        this.onError(startErr);
-      });
-    }, delay);
+  private async run(firstListed: () => void): Promise<void> {
+    while (!this.stopping) {
+      if (this.resourceVersion === "") {
+        const failure = await this.relist();
+        firstListed();
+        if (failure !== undefined) {
+          this.trusted = false;
+          await this.backOff(failure.err, "list failed; listing again");
+          continue;
+        }
+      }
+      const end = await this.watchOnce();
+      switch (end.kind) {
+        case "stopped":
+          return;
+        case "closed":
+          if (end.healthy) this.failures = 0;
+          else await this.backOff(undefined, "watch closed at once; watching again");
+          break;
+        case "expired":
+          this.resourceVersion = "";
+          this.logger.info("watch expired (410); listing again");
+          break;
+        case "stalled":
+          this.resourceVersion = "";
+          this.logger.warn({ idleMs: end.idleMs }, "watch delivered nothing, not even a bookmark; listing again");
+          break;
+        case "failed":
+          if (end.healthy) this.failures = 0;
+          await this.backOff(end.err, "watch failed; watching again from the last resourceVersion");
+          break;
+      }
+    }
+  }
+
+  /** Lists and applies the difference to the cache; returns the failure, if it failed. */
+  private async relist(): Promise<{ err: unknown } | undefined> {
+    let items: T[];
+    let resourceVersion: string;
+    try {
+      const list = await this.listFn();
+      items = list.items;
+      resourceVersion = list.metadata?.resourceVersion ?? "";
+      if (resourceVersion === "") throw new Error(`the list of ${this.path} carries no resourceVersion`);
+    } catch (err) {
+      return { err };
+    }
+    const listed = new Set<string>();
+    for (const item of items) {
+      listed.add(keyOf(item.metadata?.namespace, item.metadata?.name ?? ""));
+      this.upsert(item);
+    }
+    for (const [key, object] of this.cache) {
+      if (listed.has(key)) continue;
+      this.cache.delete(key);
+      this.emit(object, "delete");
+    }
+    this.resourceVersion = resourceVersion;
+    this.failures = 0;
+    this.lastProgress = Date.now();
+    return undefined;
+  }
+
+  /** One watch from the current resourceVersion, until it ends one way or another. */
+  private watchOnce(): Promise<WatchEnd> {
+    return new Promise<WatchEnd>((resolve) => {
+      const began = Date.now();
+      let delivered = false;
+      let opened = false;
+      let ended = false;
+      let connection: { abort(): void } | undefined;
+      let watchdog: NodeJS.Timeout | undefined;
+      const finish = (end: WatchEnd): void => {
+        if (ended) return;
+        ended = true;
+        // Only a clean close leaves the cache current; anything else and it waits for a list or a watch.
+        if (end.kind !== "closed") this.trusted = false;
+        clearTimeout(watchdog);
+        this.abortWatch = undefined;
+        connection?.abort();
+        resolve(end);
+      };
+      const armWatchdog = (): void => {
+        const idleMs = Date.now() - this.lastProgress;
+        if (idleMs >= STALL_MS) {
+          finish({ kind: "stalled", idleMs });
+          return;
+        }
+        watchdog = setTimeout(armWatchdog, STALL_MS - idleMs);
+        watchdog.unref();
+      };
+      this.abortWatch = finish;
+      if (this.stopping) {
+        finish({ kind: "stopped" });
+        return;
+      }
+      const onEvent = (type: string, object: unknown): void => {
+        if (ended) return;
+        if (type === "ERROR") {
+          finish(isGone(object) ? { kind: "expired" } : { kind: "failed", err: object, healthy: healthy() });
+          return;
+        }
+        if (!this.isObject(object)) return;
+        delivered = true;
+        this.lastProgress = Date.now();
+        if (type === "ADDED" || type === "MODIFIED") this.upsert(object);
+        if (type === "DELETED") this.remove(object);
+        this.resourceVersion = object.metadata?.resourceVersion ?? this.resourceVersion;
+      };
+      const healthy = (): boolean => opened && (delivered || Date.now() - began >= MIN_WATCH_MS);
+      const done = (err: unknown): void => {
+        if (err === null || err === undefined) finish({ kind: "closed", healthy: healthy() });
+        else finish(isGone(err) ? { kind: "expired" } : { kind: "failed", err, healthy: healthy() });
+      };
+      const params = {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: WATCH_TIMEOUT_SECONDS,
+      };
+      armWatchdog();
+      this.stream.watch(this.path, params, onEvent, done).then(
+        (stream) => {
+          connection = stream;
+          if (ended) {
+            stream.abort();
+            return;
+          }
+          opened = true;
+          // The stream is open on a resourceVersion the cache matches: it is current again.
+          if (!this.trusted) this.logger.info("watching; cache current");
+          this.trusted = true;
+        },
+        (err: unknown) => {
+          finish({ kind: "failed", err, healthy: false });
+        },
+      );
+    });
+  }
+
+  private async backOff(err: unknown, message: string): Promise<void> {
+    this.failures += 1;
+    const retryInMs = restartDelayMs(this.failures, this.random);
+    this.logger.warn({ err, failures: this.failures, retryInMs }, message);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, retryInMs);
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  /** The API server validated the object against its schema; the cache needs its name and resourceVersion. */
+  private isObject(value: unknown): value is T {
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      "metadata" in value &&
+      typeof value.metadata === "object" &&
+      value.metadata !== null &&
+      "name" in value.metadata &&
+      typeof value.metadata.name === "string"
+    );
+  }
+
+  private upsert(object: T): void {
+    const key = keyOf(object.metadata?.namespace, object.metadata?.name ?? "");
+    const cached = this.cache.get(key);
+    const version = object.metadata?.resourceVersion;
+    if (cached !== undefined && version !== undefined && cached.metadata?.resourceVersion === version) return;
+    this.cache.set(key, object);
+    this.emit(object, cached === undefined ? "add" : "update");
+  }
+
+  private remove(object: T): void {
+    const key = keyOf(object.metadata?.namespace, object.metadata?.name ?? "");
+    if (!this.cache.delete(key)) return;
+    this.emit(object, "delete");
+  }
+
+  private emit(object: T, kind: ChangeKind): void {
+    for (const handler of this.handlers) handler(object, kind);
   }
 }

@@ -7,12 +7,13 @@ import { fileURLToPath } from "node:url";
 export interface Binaries {
   etcd: string;
   kubeApiserver: string;
+  kubeControllerManager: string;
   kubectl: string;
   helm: string;
 }
 
 const SCRIPT = fileURLToPath(new URL("build-binaries.sh", import.meta.url));
-const NAMES = ["etcd", "kube-apiserver", "kubectl", "helm"];
+const NAMES = ["etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "helm"];
 
 export interface PinnedVersions {
   kube: string;
@@ -70,5 +71,11 @@ export async function resolveBinaries(progress: NodeJS.WritableStream = process.
     if (path === undefined) throw failure(name);
     return path;
   };
-  return { etcd: pick("etcd"), kubeApiserver: pick("kube-apiserver"), kubectl: pick("kubectl"), helm: pick("helm") };
+  return {
+    etcd: pick("etcd"),
+    kubeApiserver: pick("kube-apiserver"),
+    kubeControllerManager: pick("kube-controller-manager"),
+    kubectl: pick("kubectl"),
+    helm: pick("helm"),
+  };
 }

@@ -3,7 +3,8 @@
 # keyed by version. Prints nothing but progress on stderr and, on stdout, one line per binary:
 # NAME=PATH. Binaries named by TEST_ASSET_* or found in KUBEBUILDER_ASSETS are used as they are.
 #
-# Usage: build-binaries.sh [kube-apiserver] [kubectl] [etcd] [helm]   (default: all four)
+# Usage: build-binaries.sh [kube-apiserver] [kube-controller-manager] [kubectl] [etcd] [helm]
+#        (default: all five)
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
@@ -14,7 +15,7 @@ CACHE_ROOT="${ENI_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eni-operator}"
 log() { printf '[build-binaries] %s\n' "$*" >&2; }
 die() { printf '[build-binaries] ERROR: %s\n' "$*" >&2; exit 1; }
 
-command -v go >/dev/null || die "Go is required to build the test control plane (kube-apiserver, etcd, kubectl, helm) and was not found on PATH"
+command -v go >/dev/null || die "Go is required to build the test control plane (kube-apiserver, kube-controller-manager, etcd, kubectl, helm) and was not found on PATH"
 
 # Runs a build into a temp dir, then moves the result into place, so an interrupted build never
 # leaves a half-written binary in the cache.
@@ -62,7 +63,7 @@ kube_wrapper() {
     echo "require k8s.io/kubernetes $KUBE_VERSION"
     for m in $staging; do echo "replace $m => $m v0.$minor.${KUBE_VERSION##*.}"; done
   } > go.mod &&
-    printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go &&
+    printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go &&
     go mod tidy
 }
 
@@ -82,6 +83,7 @@ build_kube_cmd() { # cmd out
     CGO_ENABLED=0 go build -trimpath -ldflags "$(kube_ldflags)" -o "$2" "k8s.io/kubernetes/cmd/$1"
 }
 build_apiserver() { build_kube_cmd kube-apiserver "$1"; }
+build_controller_manager() { build_kube_cmd kube-controller-manager "$1"; }
 build_kubectl() { build_kube_cmd kubectl "$1"; }
 
 build_etcd() {
@@ -113,13 +115,14 @@ resolve() { # name version build_fn
   install_binary "$name" "$CACHE_ROOT/bin/$name-$version" "$fn"
 }
 
-wanted=("$@"); [[ ${#wanted[@]} -gt 0 ]] || wanted=(etcd kube-apiserver kubectl helm)
+wanted=("$@"); [[ ${#wanted[@]} -gt 0 ]] || wanted=(etcd kube-apiserver kube-controller-manager kubectl helm)
 for name in "${wanted[@]}"; do
   case "$name" in
     kube-apiserver) resolve kube-apiserver "$KUBE_VERSION" build_apiserver ;;
+    kube-controller-manager) resolve kube-controller-manager "$KUBE_VERSION" build_controller_manager ;;
     kubectl) resolve kubectl "$KUBE_VERSION" build_kubectl ;;
     etcd) resolve etcd "$ETCD_VERSION" build_etcd ;;
     helm) resolve helm "$HELM_VERSION" build_helm ;;
-    *) die "unknown binary '$name' (expected kube-apiserver, kubectl, etcd or helm)" ;;
+    *) die "unknown binary '$name' (expected kube-apiserver, kube-controller-manager, kubectl, etcd or helm)" ;;
   esac
 done

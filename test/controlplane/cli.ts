@@ -1,15 +1,18 @@
-// `npm run cluster:up` / `npm run cluster:down`: one local etcd + kube-apiserver that outlives the
-// command, for trying the operator by hand. The admin kubeconfig's path is the last line `up` prints.
+// `npm run cluster:up` / `npm run cluster:down`: one local etcd + kube-apiserver + kube-controller-manager
+// that outlives the command, for trying the operator by hand. The admin kubeconfig's path is the last line `up` prints.
 import { KubeConfig } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { resolveBinaries } from "./binaries.ts";
 import { clusterDir, readClusterState, writeClusterState } from "./cluster-state.ts";
-import { ControlPlane, startControlPlane } from "./control-plane.ts";
+import { ControlPlane, SERVERS, startControlPlane, type ServerName } from "./control-plane.ts";
 import { applyCrds, loadCrdFiles } from "./crds.ts";
 
 const CRD_DIR = fileURLToPath(new URL("../../crds/", import.meta.url));
+
+const describeServers = (controlPlane: ControlPlane, names: readonly ServerName[]): string =>
+  names.map((name) => `${controlPlane.info.processes[name].name} pid ${controlPlane.pids[name]}`).join(", ");
 
 async function up(): Promise<void> {
   const dir = clusterDir();
@@ -17,17 +20,27 @@ async function up(): Promise<void> {
   let controlPlane = recorded === undefined ? undefined : new ControlPlane(recorded);
   if (controlPlane?.isRunning() === true) {
     console.log(`reusing the control plane at ${controlPlane.server} (state in ${dir})`);
+  } else if (controlPlane?.canRestart() === true) {
+    // A server that stopped (killed, crashed) comes back on the same port, certificates and data.
+    const began = performance.now();
+    const restarted = await controlPlane.startStopped();
+    await writeClusterState(controlPlane.info);
+    const which = describeServers(controlPlane, restarted);
+    console.log(
+      `started again ${which} in ${Math.round(performance.now() - began)} ms, with the same port, ` +
+        `certificates and etcd data (${controlPlane.server}; state in ${dir})`,
+    );
   } else {
-    // Whatever is left of an earlier run (a server that died, a half-written directory) goes first.
+    // Whatever is left of an earlier run (a half-written directory) goes first.
     await controlPlane?.stop();
     await rm(dir, { recursive: true, force: true });
     controlPlane = await startControlPlane({ binaries: await resolveBinaries(), dir, survivesParent: true });
     await writeClusterState(controlPlane.info);
-    const { etcd, kubeApiserver } = controlPlane.pids;
+    const which = describeServers(controlPlane, SERVERS);
     const rssMiB = Math.round((await controlPlane.rssBytes()) / 2 ** 20);
     console.log(
       `started ${controlPlane.server} in ${controlPlane.startMs} ms ` +
-        `(etcd pid ${etcd}, kube-apiserver pid ${kubeApiserver}, ${rssMiB} MiB resident; state in ${dir})`,
+        `(${which}; ${rssMiB} MiB resident; state in ${dir})`,
     );
   }
   try {

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ControlPlaneInfo } from "./control-plane.ts";
+import { SERVERS, type ControlPlaneInfo, type ServerName } from "./control-plane.ts";
 import type { ServerProcess } from "./processes.ts";
 
 /**
@@ -27,19 +27,28 @@ function isServerProcess(value: unknown): boolean {
   );
 }
 
+const isString = (value: unknown): boolean => typeof value === "string";
+
+function isStringRecord(value: unknown, keys: readonly string[]): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  return keys.every((key) => isString((value as Record<string, unknown>)[key]));
+}
+
 /** A record written by another version of the harness (say, one without start times) is not trusted. */
 function isControlPlaneInfo(value: unknown): value is ControlPlaneInfo {
   if (typeof value !== "object" || value === null) return false;
   const info = value as Partial<Record<keyof ControlPlaneInfo, unknown>>;
   if (typeof info.processes !== "object" || info.processes === null) return false;
-  const processes = info.processes as Partial<Record<keyof ControlPlaneInfo["processes"], unknown>>;
+  const processes = info.processes as Partial<Record<ServerName, unknown>>;
   return (
-    typeof info.dir === "string" &&
-    typeof info.server === "string" &&
-    typeof info.adminKubeconfigPath === "string" &&
+    isStringRecord(info, ["dir", "server", "adminKubeconfigPath", "controllerManagerKubeconfigPath"]) &&
+    isStringRecord(info.adminCert, ["certPath", "keyPath"]) &&
+    isStringRecord(info.binaries, ["etcd", "kubeApiserver", "kubeControllerManager", "kubectl", "helm"]) &&
+    typeof info.survivesParent === "boolean" &&
     Array.isArray(info.ports) &&
-    isServerProcess(processes.etcd) &&
-    isServerProcess(processes.kubeApiserver)
+    info.ports.length === 3 &&
+    info.ports.every((port) => Number.isInteger(port)) &&
+    SERVERS.every((name) => isServerProcess(processes[name]))
   );
 }
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CertAndKey } from "./certs.ts";
-import { httpsGet } from "./https-get.ts";
+import { httpsGet } from "./https-request.ts";
 import type { ClusterPki } from "./pki.ts";
 import { spawnServer, waitForServer, type ServerProcess } from "./processes.ts";
 
@@ -44,7 +44,7 @@ export function auditLogPath(dir: string): string {
 /**
  * Starts kube-apiserver on 127.0.0.1 with client-certificate authentication, RBAC and service-account
  * tokens, and waits until /readyz passes (which includes the RBAC bootstrap roles) and namespace
- * `default` exists. Nothing needing a controller-manager is enabled.
+ * `default` exists.
  */
 export async function startKubeApiserver(options: KubeApiserverOptions): Promise<ServerProcess> {
   const server = `https://127.0.0.1:${options.port}`;
@@ -77,6 +77,9 @@ export async function startKubeApiserver(options: KubeApiserverOptions): Promise
       "--profiling=false",
       `--audit-policy-file=${auditPolicy}`,
       `--audit-log-path=${auditLogPath(options.dir)}`,
+      // Without a bound, open watches (kube-controller-manager's, the operator's) hold a SIGTERM'd
+      // apiserver up indefinitely; a real one is killed after its pod's grace period anyway.
+      "--shutdown-watch-termination-grace-period=2s",
     ],
     logPath: join(options.dir, "kube-apiserver.log"),
     survivesParent: options.survivesParent,

@@ -20,6 +20,8 @@ export interface Credential {
   secretKey: string;
   /** Set for temporary credentials: requests must then carry it in X-TC-Token. */
   token?: string;
+  /** Set for temporary credentials: not accepted from this moment on. */
+  expiresAtMs?: number;
 }
 
 export interface RawRequest {
@@ -83,6 +85,9 @@ export function authenticate(
   if (credential === undefined) throw new ApiError("AuthFailure.SecretIdNotFound");
   const token = headerValue(request.headers, "x-tc-token");
   if ((token === "" ? undefined : token) !== credential.token) throw new ApiError("AuthFailure.TokenFailure");
+  if (credential.expiresAtMs !== undefined && nowMs >= credential.expiresAtMs) {
+    throw new ApiError("AuthFailure.TokenFailure", "The temporary credentials have expired.");
+  }
 
   const signedHeaders = auth.signedHeaders.map((name): [string, string] => {
     const value = headerValue(request.headers, name) ?? "";

@@ -70,6 +70,7 @@ describe("the control API", () => {
       detachDelayMs: 250,
       alreadyDetachedCode: "UnsupportedOperation.AttachmentNotFound",
       quotaPerSecond: 50,
+      stsCredentialSeconds: 7200,
     });
     expect(await emulator.control.settings({ detachDelayMs: 0, alreadyDetachedCode: "ResourceNotFound" })).toEqual({
       ...initial,

@@ -32,6 +32,7 @@ export function handleControl(emulator: Emulator, request: ControlRequest): Cont
     "GET faults": () => emulator.faults.list(),
     "POST faults": () => emulator.faults.add(parseFaultRule(body)),
     "GET settings": () => emulator.settings,
+    "GET issued-credentials": () => emulator.issued,
     "POST settings": () => emulator.updateSettings(parseSettingsPatch(body)),
     "POST reset": () => {
       emulator.reset();

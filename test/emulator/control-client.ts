@@ -3,6 +3,7 @@ import type { EniView, SeedEni } from "./eni-store.ts";
 import type { ActiveFault, FaultRule } from "./faults.ts";
 import type { JournalEntry } from "./journal.ts";
 import type { Settings, SettingsPatch } from "./settings.ts";
+import type { IssuedCredential } from "./sts.ts";
 
 export class EmulatorControl {
   readonly #baseUrl: string;
@@ -34,6 +35,11 @@ export class EmulatorControl {
   /** The fault rules still active, with the count they have left. */
   async faults(): Promise<ActiveFault[]> {
     return (await this.#call("GET", "faults")) as ActiveFault[];
+  }
+
+  /** Temporary credentials STS AssumeRoleWithWebIdentity issued, secrets included. */
+  async issuedCredentials(): Promise<IssuedCredential[]> {
+    return (await this.#call("GET", "issued-credentials")) as IssuedCredential[];
   }
 
   /** Changes the given settings (none when called without a patch) and returns them all. */

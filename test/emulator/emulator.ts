@@ -7,10 +7,11 @@ import { EniStore } from "./eni-store.ts";
 import { ApiError } from "./error-codes.ts";
 import { FaultRules, transportFault, type TransportFault } from "./faults.ts";
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from "./json.ts";
-import { Journal } from "./journal.ts";
+import { Journal, type ReportedEni } from "./journal.ts";
 import { Quota } from "./quota.ts";
 import type { Settings, SettingsPatch } from "./settings.ts";
 import { parseAuthorization } from "./signature.ts";
+import { STS_ACTION, STS_VERSION, assumeRoleWithWebIdentity, type IssuedCredential, type WebIdentity } from "./sts.ts";
 
 /** The service name in the credential scope. */
 const SERVICE = "ecm";
@@ -19,6 +20,8 @@ export interface EmulatorConfig {
   credentials: readonly Credential[];
   regions: readonly string[];
   settings: Settings;
+  /** What STS AssumeRoleWithWebIdentity accepts; without it every exchange is refused. */
+  webIdentity?: WebIdentity;
 }
 
 /** How to answer a call: an HTTP 200 JSON envelope, or a transport fault. */
@@ -28,6 +31,12 @@ export interface Outcome {
   reply: Reply;
   /** Wait this long before answering (an injected delay). */
   delayMs: number;
+}
+
+interface Processed {
+  answer: Answer;
+  delayMs: number;
+  fault?: { code?: string; delayMs?: number } | undefined;
 }
 
 type Answer =
@@ -40,7 +49,10 @@ export class Emulator {
   readonly journal = new Journal();
   readonly faults = new FaultRules();
   readonly regions: ReadonlySet<string>;
-  readonly #credentials: ReadonlyMap<string, Credential>;
+  /** Temporary credentials STS issued, for tests to check they never appear where they must not. */
+  readonly issued: IssuedCredential[] = [];
+  readonly #credentials: Map<string, Credential>;
+  readonly #webIdentity: WebIdentity | undefined;
   readonly #initialSettings: Settings;
   #settings: Settings;
   readonly #quota: Quota;
@@ -48,6 +60,7 @@ export class Emulator {
   constructor(config: EmulatorConfig) {
     this.regions = new Set(config.regions);
     this.#credentials = new Map(config.credentials.map((credential) => [credential.secretId, credential]));
+    this.#webIdentity = config.webIdentity;
     this.#initialSettings = { ...config.settings };
     this.#settings = { ...config.settings };
     this.#quota = new Quota(config.settings.quotaPerSecond);
@@ -69,6 +82,7 @@ export class Emulator {
     this.journal.clear();
     this.faults.clear();
     this.#quota.clear();
+    for (const credential of this.issued.splice(0)) this.#credentials.delete(credential.secretId);
     this.updateSettings(this.#initialSettings);
   }
 
@@ -77,8 +91,11 @@ export class Emulator {
     const params = parseJson(request.body.toString("utf8"));
     const action = headerValue(request.headers, "x-tc-action") ?? "";
     const secretId = parseAuthorization(headerValue(request.headers, "authorization") ?? "")?.secretId;
-    const { answer, delayMs } = this.#process(request, action, params, nowMs);
+    const { answer, delayMs, fault } =
+      action === STS_ACTION ? this.#assumeRole(request, params, nowMs) : this.#process(request, action, params, nowMs);
     const requestId = answer.kind === "transport" ? null : randomUUID();
+    const reported =
+      answer.kind === "success" && action === "DescribeNetworkInterfaces" ? reportedEnis(answer.fields) : [];
     this.journal.record({
       time: new Date(nowMs).toISOString(),
       action,
@@ -86,6 +103,8 @@ export class Emulator {
       code: answer.kind === "success" ? "Success" : answer.kind === "error" ? answer.error.code : answer.code,
       requestId,
       ...(secretId === undefined ? {} : { secretId }),
+      ...(fault === undefined ? {} : { fault }),
+      ...(reported.length === 0 ? {} : { reported }),
     });
     if (answer.kind === "transport") return { reply: answer.fault, delayMs };
     const response =
@@ -95,13 +114,27 @@ export class Emulator {
     return { reply: { kind: "envelope", body: JSON.stringify({ Response: response }) }, delayMs };
   }
 
-  #process(
-    request: RawRequest,
-    action: string,
-    params: JsonValue | undefined,
-    nowMs: number,
-  ): { answer: Answer; delayMs: number } {
+  /** STS's exchange: its own version, no signature (Authorization: SKIP), no quota or injected faults. */
+  #assumeRole(request: RawRequest, params: JsonValue | undefined, nowMs: number): Processed {
+    try {
+      const version = headerValue(request.headers, "x-tc-version");
+      if (version !== STS_VERSION) {
+        throw new ApiError("NoSuchVersion", `STS's API version is \`${STS_VERSION}\`, not \`${version ?? ""}\`.`);
+      }
+      const lifetime = this.#settings.stsCredentialSeconds;
+      const { issued, fields } = assumeRoleWithWebIdentity(params, this.#webIdentity, lifetime, nowMs);
+      this.issued.push(issued);
+      this.#credentials.set(issued.secretId, issued);
+      return { answer: { kind: "success", fields }, delayMs: 0 };
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return { answer: { kind: "error", error }, delayMs: 0 };
+    }
+  }
+
+  #process(request: RawRequest, action: string, params: JsonValue | undefined, nowMs: number): Processed {
     let delayMs = 0;
+    let applied: Processed["fault"];
     try {
       const known = knownAction(action);
       checkVersion(headerValue(request.headers, "x-tc-version"));
@@ -116,20 +149,26 @@ export class Emulator {
       }
       const fault = this.faults.take(known, eniIdsOf(params), secretId);
       delayMs = fault?.delayMs ?? 0;
+      if (fault !== undefined) {
+        applied = {
+          ...(fault.code === undefined ? {} : { code: fault.code }),
+          ...(fault.delayMs === undefined ? {} : { delayMs: fault.delayMs }),
+        };
+      }
       if (fault?.code !== undefined) {
         const transport = transportFault(fault.code);
         if (transport !== undefined) {
-          return { answer: { kind: "transport", code: fault.code, fault: transport }, delayMs };
+          return { answer: { kind: "transport", code: fault.code, fault: transport }, delayMs, fault: applied };
         }
         throw new ApiError(fault.code, fault.message);
       }
       const context = { store: this.store, settings: this.#settings, regions: this.regions, nowMs };
-      return { answer: { kind: "success", fields: runAction(known, params, context) }, delayMs };
+      return { answer: { kind: "success", fields: runAction(known, params, context) }, delayMs, fault: applied };
     } catch (error) {
       // Anything but an ApiError is an emulator bug: answer it as the service would answer its own.
       const apiError =
         error instanceof ApiError ? error : new ApiError("InternalError", `Emulator error: ${String(error)}`);
-      return { answer: { kind: "error", error: apiError }, delayMs };
+      return { answer: { kind: "error", error: apiError }, delayMs, fault: applied };
     }
   }
 }
@@ -150,6 +189,18 @@ function checkVersion(version: string | undefined): void {
   if (version !== API_VERSION) {
     throw new ApiError("NoSuchVersion", `The API version \`${version}\` does not exist; ECM's is \`${API_VERSION}\`.`);
   }
+}
+
+/** What a Describe answer said of each ENI, for the journal: tests check confirmations against it. */
+function reportedEnis(fields: JsonObject): ReportedEni[] {
+  const set = fields["NetworkInterfaceSet"];
+  if (!Array.isArray(set)) return [];
+  return set.filter(isJsonObject).flatMap((item) => {
+    const { NetworkInterfaceId: networkInterfaceId, State: state, Attachment: attachment } = item;
+    if (typeof networkInterfaceId !== "string" || typeof state !== "string") return [];
+    const instanceId = isJsonObject(attachment) ? attachment["InstanceId"] : null;
+    return [{ networkInterfaceId, state, instanceId: typeof instanceId === "string" ? instanceId : null }];
+  });
 }
 
 /** The ENIs a call names, for matching fault rules; tolerant of any body. */

@@ -16,6 +16,17 @@ export interface JournalEntry {
   requestId: string | null;
   /** The SecretId of the Authorization header, when it could be read. */
   secretId?: string;
+  /** The injected fault that shaped the answer (its code, its delay or both), if any. */
+  fault?: { code?: string; delayMs?: number };
+  /** For a successful DescribeNetworkInterfaces: what it answered of each ENI. */
+  reported?: ReportedEni[];
+}
+
+export interface ReportedEni {
+  networkInterfaceId: string;
+  state: string;
+  /** The instance it was attached to; null when it was not. */
+  instanceId: string | null;
 }
 
 export class Journal {

@@ -9,6 +9,7 @@ import { Emulator, type Reply } from "./emulator.ts";
 import { ERROR_CODE_PATTERN } from "./error-codes.ts";
 import { parseJson } from "./json.ts";
 import { DEFAULT_REGIONS, REGION_PATTERN } from "./regions.ts";
+import type { WebIdentity } from "./sts.ts";
 
 /** The credential the emulator accepts unless given others. */
 export const DEFAULT_CREDENTIAL: Credential = {
@@ -31,6 +32,10 @@ export interface EmulatorOptions {
   alreadyDetachedCode?: string;
   /** Accepted ECM regions; default DEFAULT_REGIONS. */
   regions?: readonly string[];
+  /** What STS AssumeRoleWithWebIdentity accepts (TKE pod identity); without it every exchange is refused. */
+  webIdentity?: WebIdentity;
+  /** How long the temporary credentials it issues stay valid; default 7200 s, as STS's default. */
+  stsCredentialSeconds?: number;
 }
 
 export interface RunningEmulator {
@@ -98,10 +103,21 @@ function configOf(options: EmulatorOptions) {
   if (badRegion !== undefined) throw new RangeError(`${badRegion} is not an ECM region name`);
   const credentials = options.credentials ?? [DEFAULT_CREDENTIAL];
   if (credentials.length === 0) throw new RangeError("at least one credential is needed");
+  const stsCredentialSeconds = options.stsCredentialSeconds ?? 7200;
+  if (!Number.isSafeInteger(stsCredentialSeconds) || stsCredentialSeconds < 1) {
+    throw new RangeError("stsCredentialSeconds must be a positive integer");
+  }
   return {
     credentials,
     regions,
-    settings: { attachDelayMs: transitionMs, detachDelayMs: transitionMs, alreadyDetachedCode, quotaPerSecond },
+    settings: {
+      attachDelayMs: transitionMs,
+      detachDelayMs: transitionMs,
+      alreadyDetachedCode,
+      quotaPerSecond,
+      stsCredentialSeconds,
+    },
+    ...(options.webIdentity === undefined ? {} : { webIdentity: options.webIdentity }),
   };
 }
 

@@ -12,6 +12,8 @@ export interface Settings {
   alreadyDetachedCode: string;
   /** Calls accepted per action per wall-clock second. */
   quotaPerSecond: number;
+  /** How long temporary credentials from AssumeRoleWithWebIdentity stay valid. */
+  stsCredentialSeconds: number;
 }
 
 export type SettingsPatch = Partial<Settings>;
@@ -32,10 +34,11 @@ export function parseSettingsPatch(json: JsonValue | undefined): SettingsPatch {
         patch[name] = value;
         break;
       case "quotaPerSecond":
+      case "stsCredentialSeconds":
         if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-          throw new InvalidInput("quotaPerSecond must be a positive integer");
+          throw new InvalidInput(`${name} must be a positive integer`);
         }
-        patch.quotaPerSecond = value;
+        patch[name] = value;
         break;
       case "alreadyDetachedCode":
         if (typeof value !== "string" || !ERROR_CODE_PATTERN.test(value)) {

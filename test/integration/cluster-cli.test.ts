@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { pinnedVersions } from "../controlplane/binaries.ts";
 import { isPortFree } from "../controlplane/ports.ts";
 
@@ -54,7 +54,25 @@ describe("npm run cluster:up / cluster:down", () => {
       expect(again.stdout.trim().split("\n").at(-1)).toBe(kubeconfig);
 
       const pids = [...up.stdout.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
-      expect(pids).toHaveLength(2);
+      expect(pids).toHaveLength(3);
+
+      // A kube-apiserver that died comes back on the same port and data: the same kubeconfig reaches it.
+      const kept = await run(inject("kubectlPath"), ["--kubeconfig", kubeconfig, "create", "namespace", "kept"], {});
+      expect(kept.code, kept.stderr).toBe(0);
+      const apiserverPid = Number(/kube-apiserver pid (\d+)/.exec(up.stdout)?.[1]);
+      process.kill(apiserverPid, "SIGKILL");
+      await vi.waitFor(() => {
+        expect(alive(apiserverPid)).toBe(false);
+      });
+      const revived = await run(process.execPath, [CLI, "up"], env);
+      expect(revived.code, revived.stderr).toBe(0);
+      expect(revived.stdout).toMatch(/started again kube-apiserver pid \d+ .*same port, certificates and etcd data/);
+      expect(revived.stdout.trim().split("\n").at(-1)).toBe(kubeconfig);
+      const namespace = await run(inject("kubectlPath"), ["--kubeconfig", kubeconfig, "get", "namespace", "kept"], {});
+      expect(namespace.code, namespace.stderr).toBe(0);
+      const newPid = Number(/kube-apiserver pid (\d+)/.exec(revived.stdout)?.[1]);
+      pids.push(newPid);
+
       const down = await run(process.execPath, [CLI, "down"], env);
       expect(down.code, down.stderr).toBe(0);
       expect(pids.filter(alive)).toEqual([]);

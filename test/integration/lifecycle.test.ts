@@ -157,7 +157,7 @@ describe("readiness", () => {
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const ready = await fetch(`${operator.probesUrl}/readyz`);
       expect(ready.status).toBe(503);
-      expect(operator.logs.some((line) => line.msg === "informer stopped; restarting")).toBe(true);
+      expect(operator.logs.some((line) => line.msg === "list failed; listing again")).toBe(true);
     } finally {
       expect(await operator.stop()).toBe(0);
     }

@@ -13,14 +13,14 @@ import type { Teardown } from "./teardown.ts";
 /** Everything that listens on loopback: checked to be free once the teardown has run. */
 const listenerPorts = new Set<number>();
 
-/** etcd and kube-apiserver on loopback ports, in a temporary directory removed on stop, with the CRDs installed. */
+/** etcd, kube-apiserver and kube-controller-manager on loopback ports, in a temporary directory removed on stop, with the CRDs installed. */
 export async function startClusterWithCrds(
   binaries: Binaries,
   repoRoot: string,
   teardown: Teardown,
 ): Promise<{ controlPlane: ControlPlane; crds: string[] }> {
   const controlPlane = await startControlPlane({ binaries });
-  teardown.add("the control plane (etcd, kube-apiserver)", async () => {
+  teardown.add("the control plane (etcd, kube-apiserver, kube-controller-manager)", async () => {
     await controlPlane.stop();
     return "ports released, temporary directory removed";
   });

@@ -47,15 +47,17 @@ export async function walkthrough(
 ): Promise<Running> {
   const { repoRoot, teardown, signal } = options;
 
-  section("Local control plane: etcd, kube-apiserver and the EniAttachment CRD");
-  say("kube-apiserver, etcd, kubectl and helm are built from Go modules on the first run (that takes a while,");
-  say("progress on stderr) and cached afterwards; KUBEBUILDER_ASSETS or TEST_ASSET_* select existing binaries.");
+  section("Local control plane: etcd, kube-apiserver, kube-controller-manager and the EniAttachment CRD");
+  say("kube-apiserver, kube-controller-manager, etcd, kubectl and helm are built from Go modules on the first");
+  say("run (that takes a while, progress on stderr) and cached afterwards; KUBEBUILDER_ASSETS or TEST_ASSET_*");
+  say("select existing binaries.");
   const began = performance.now();
   const binaries = await resolveBinaries();
   say(`binaries ready in ${duration(performance.now() - began)}; kubectl is ${binaries.kubectl}`);
   const { controlPlane, crds } = await startClusterWithCrds(binaries, repoRoot, teardown);
-  const { etcd, kubeApiserver } = controlPlane.pids;
-  say(`kube-apiserver serves ${controlPlane.server} (etcd pid ${etcd}, kube-apiserver pid ${kubeApiserver}),`);
+  const { etcd, kubeApiserver, kubeControllerManager } = controlPlane.pids;
+  say(`kube-apiserver serves ${controlPlane.server} (etcd pid ${etcd}, kube-apiserver pid ${kubeApiserver},`);
+  say(`kube-controller-manager pid ${kubeControllerManager} for namespace deletion and garbage collection),`);
   say(`started in ${duration(controlPlane.startMs)}; installed CustomResourceDefinition ${crds.join(", ")}\n`);
   const kubectl = new Kubectl({
     binary: binaries.kubectl,

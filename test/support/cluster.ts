@@ -52,20 +52,23 @@ export async function serviceAccountKubeconfig(
 export interface TestNamespace {
   name: string;
   /**
-   * Deletes the namespace. With no kube-controller-manager it stays Terminating and keeps its objects
-   * until the control plane stops, but nothing new can be created in it.
+   * Deletes the namespace; kube-controller-manager's namespace controller then deletes what it holds
+   * (an EniAttachment goes once the operator releases its finalizer) and finally the namespace.
    */
   cleanup: () => Promise<void>;
 }
 
-/** Creates a namespace with a unique name starting with `prefix`, so tests never see each other's objects. */
-export async function testNamespace(prefix: string): Promise<TestNamespace> {
+/**
+ * Creates a namespace with a unique name starting with `prefix`, so tests never see each other's objects;
+ * in the suite's control plane unless an admin kubeconfig of another is given.
+ */
+export async function testNamespace(prefix: string, kubeconfig?: string): Promise<TestNamespace> {
   const base = prefix
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, "-")
     .slice(0, 50);
   const name = `${base}-${randomBytes(4).toString("hex")}`;
-  const core = adminKubeConfig().makeApiClient(CoreV1Api);
+  const core = loadKubeConfig(kubeconfig ?? inject("kubeconfigPath")).makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name } } });
   return {
     name,

@@ -1,6 +1,6 @@
-// vitest globalSetup of the integration project: one control plane (etcd + kube-apiserver) for the
-// whole run, built or reused by test/controlplane/build-binaries.sh. Tests reach it through inject()
-// or the helpers in cluster.ts.
+// vitest globalSetup of the integration project: one control plane (etcd, kube-apiserver and
+// kube-controller-manager) for the whole run, built or reused by test/controlplane/build-binaries.sh.
+// Tests reach it through inject() or the helpers in cluster.ts.
 import { fileURLToPath } from "node:url";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { TestProject } from "vitest/node";
@@ -16,6 +16,8 @@ declare module "vitest" {
     helmPath: string;
     /** https://127.0.0.1:<port> */
     apiServerUrl: string;
+    /** etcd's client URL, where the API server's every write can be watched (etcd-history.ts). */
+    etcdUrl: string;
     /** Holds the control plane's PKI: userKubeconfig() in cluster.ts issues client certificates from it. */
     controlPlaneDir: string;
   }
@@ -26,7 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const rssMiB = ((await controlPlane.rssBytes()) / 2 ** 20).toFixed(0);
   console.log(
     `control plane ${controlPlane.server} ready in ${controlPlane.startMs} ms; ` +
-      `etcd + kube-apiserver resident: ${rssMiB} MiB`,
+      `etcd + kube-apiserver + kube-controller-manager resident: ${rssMiB} MiB`,
   );
   // The product's own CRDs, as committed: every integration test runs against them.
   const crdDir = fileURLToPath(new URL("../../crds", import.meta.url));
@@ -38,5 +40,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("helmPath", controlPlane.helm);
   project.provide("apiServerUrl", controlPlane.server);
   project.provide("controlPlaneDir", controlPlane.dir);
+  project.provide("etcdUrl", controlPlane.etcdUrl);
   return () => controlPlane.stop();
 }

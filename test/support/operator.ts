@@ -13,6 +13,8 @@ export interface OperatorOptions {
   ecmEndpoint: string;
   credentials?: { secretId: string; secretKey: string };
   extraArgs?: readonly string[];
+  /** More environment variables (the TKE_* ones of pod identity, say). */
+  env?: Readonly<Record<string, string>>;
   /** Resolve once the process serves its probes, before /readyz is true. */
   skipReadyWait?: boolean;
 }
@@ -58,6 +60,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         ...process.env,
         TENCENTCLOUD_SECRET_ID: options.credentials?.secretId ?? "",
         TENCENTCLOUD_SECRET_KEY: options.credentials?.secretKey ?? "",
+        ...options.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     },

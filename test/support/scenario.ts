@@ -9,7 +9,7 @@ import { startCliEmulator } from "../emulator/clients.ts";
 import { EmulatorControl } from "../emulator/control-client.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
 import { DEFAULT_CREDENTIAL, startEmulator, type EmulatorOptions, type RunningEmulator } from "../emulator/server.ts";
-import { adminKubeConfig, kubectl, testNamespace } from "./cluster.ts";
+import { kubectl, loadKubeConfig, testNamespace } from "./cluster.ts";
 import { startOperator, waitFor, type RunningOperator } from "./operator.ts";
 
 export const REGION = "ap-xian-ecm";
@@ -56,6 +56,13 @@ export interface ScenarioOptions {
   /** More flags for that process, e.g. --credentials-file. */
   emulatorArgs?: readonly string[];
   operatorArgs?: readonly string[];
+  /** An admin kubeconfig of another control plane than the suite's (one a test may restart). */
+  kubeconfig?: string;
+  /**
+   * The TKE_* variables of pod identity: the operator then has no other credentials and exchanges its
+   * token with the emulator's STS (--sts-endpoint).
+   */
+  podIdentity?: Readonly<Record<string, string>>;
   /**
    * Runs once the scenario's namespace exists, before the operator starts: may give the operator
    * another kubeconfig (a ServiceAccount's, say) and more flags.
@@ -76,18 +83,23 @@ async function emulatorProcess(args: readonly string[]): Promise<RunningEmulator
 }
 
 export async function startScenario(prefix: string, options: ScenarioOptions = {}): Promise<Scenario> {
-  const ns = await testNamespace(prefix);
+  const kubeconfig = options.kubeconfig ?? inject("kubeconfigPath");
+  const ns = await testNamespace(prefix, kubeconfig);
   const emulator = options.emulatorProcess
     ? await emulatorProcess(options.emulatorArgs ?? [])
     : await startEmulator({ transitionMs: 200, ...options.emulator });
   const prepared = options.prepare ? await options.prepare(ns.name) : undefined;
   const launch = () =>
     startOperator({
-      kubeconfig: prepared?.kubeconfig ?? inject("kubeconfigPath"),
+      kubeconfig: prepared?.kubeconfig ?? kubeconfig,
       namespace: ns.name,
       ecmEndpoint: emulator.url,
-      credentials: DEFAULT_CREDENTIAL,
-      extraArgs: [...(options.operatorArgs ?? []), ...(prepared?.operatorArgs ?? [])],
+      ...(options.podIdentity === undefined ? { credentials: DEFAULT_CREDENTIAL } : { env: options.podIdentity }),
+      extraArgs: [
+        ...(options.operatorArgs ?? []),
+        ...(prepared?.operatorArgs ?? []),
+        ...(options.podIdentity === undefined ? [] : [`--sts-endpoint=${emulator.url}`]),
+      ],
     });
   let operator: RunningOperator;
   try {
@@ -96,7 +108,7 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
     await emulator.close();
     throw error;
   }
-  const api = adminKubeConfig().makeApiClient(CustomObjectsApi);
+  const api = loadKubeConfig(kubeconfig).makeApiClient(CustomObjectsApi);
   const base = { group: GROUP, version: VERSION, plural: PLURAL, namespace: ns.name };
   const get = async (name: string) => {
     try {
@@ -150,7 +162,11 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
       await waitFor(async () => (await get(name)) === undefined, timeoutMs);
     },
     events: async (name) =>
-      (await kubectl(["get", "events", "-n", ns.name, "--field-selector", `involvedObject.name=${name}`])).stdout,
+      (
+        await kubectl(["get", "events", "-n", ns.name, "--field-selector", `involvedObject.name=${name}`], {
+          kubeconfig,
+        })
+      ).stdout,
     calls: async (action, networkInterfaceId) =>
       (await emulator.control.calls()).filter(
         (call) =>

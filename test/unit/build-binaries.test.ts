@@ -29,6 +29,14 @@ describe("the control plane's binaries", () => {
     expect(result).toMatchObject({ code: 0, stdout: "kubectl=/bin/true\n" });
   });
 
+  it("uses TEST_ASSET_KUBE_CONTROLLER_MANAGER for kube-controller-manager, as envtest's variables go", async () => {
+    const result = await build(["kube-controller-manager"], {
+      TEST_ASSET_KUBE_CONTROLLER_MANAGER: "/bin/true",
+      ENI_OPERATOR_CACHE: cache,
+    });
+    expect(result).toMatchObject({ code: 0, stdout: "kube-controller-manager=/bin/true\n" });
+  });
+
   it("fails, naming the variable, when TEST_ASSET_* names no executable", async () => {
     const result = await build(["etcd"], { TEST_ASSET_ETCD: "/nonexistent/etcd", ENI_OPERATOR_CACHE: cache });
     expect(result.code).not.toBe(0);

@@ -17,6 +17,9 @@ describe("operator flags", () => {
       metricsSecure: false,
     });
     expect(config !== "help" && config.ecmEndpoint.href).toBe("https://ecm.tencentcloudapi.com/");
+    expect(config !== "help" && config.stsEndpoint.href).toBe("https://sts.tencentcloudapi.com/");
+    const local = parseConfig([], { STS_ENDPOINT: "http://127.0.0.1:9000" });
+    expect(local !== "help" && local.stsEndpoint.href).toBe("http://127.0.0.1:9000/");
   });
 
   it("takes each flag from the environment, and a flag over the environment", () => {
@@ -53,6 +56,11 @@ describe("operator flags", () => {
     [["--log-level=loud"], /--log-level must be one of/],
     [["--ecm-endpoint=ftp://x"], /--ecm-endpoint must be an http or https URL/],
     [["--ecm-endpoint=not a url"], /is not a URL/],
+    [["--sts-endpoint=ftp://x"], /--sts-endpoint must be an http or https URL/],
+    [
+      ["--sts-endpoint=not a url"],
+      /--sts-endpoint "not a url" is not a URL such as https:\/\/sts\.tencentcloudapi\.com/,
+    ],
     [["--metrics-bind-address=8080"], /--metrics-bind-address must be HOST:PORT, :PORT or 0/],
     [["--leader-elect=maybe"], /--leader-elect must be true or false/],
     [["--per-resource-credentials=yes"], /--per-resource-credentials must be true or false/],

@@ -1,0 +1,131 @@
+import { readFile } from "node:fs/promises";
+import { CommonClient } from "tencentcloud-sdk-nodejs-common";
+import type { EcmCredential } from "./credentials.ts";
+import { agentFor } from "./endpoint.ts";
+import { STS_SIGNING_HOST } from "./endpoint-url.ts";
+
+const STS_VERSION = "2018-08-13";
+const EXCHANGE = "AssumeRoleWithWebIdentity";
+const EXCHANGE_TIMEOUT_MS = 10_000;
+/**
+ * Credentials are exchanged again once less than this much of their life is left (a fifth of it, at most
+ * 5 minutes): early enough that a call signed just before cannot reach ECM expired, and that a failed
+ * exchange has time to be retried while the old credentials still serve.
+ */
+const REFRESH_FRACTION = 0.2;
+const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
+
+/** The TKE_* variables TKE's pod identity webhook sets on the pod. */
+export interface PodIdentityConfig {
+  readonly region: string;
+  readonly providerId: string;
+  readonly roleArn: string;
+  /** The projected service-account token, rotated by the kubelet: read again for every exchange. */
+  readonly tokenFile: string;
+}
+
+interface Held {
+  readonly credential: EcmCredential;
+  readonly refreshAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === "object" && value !== null ? (Reflect.get(value, name) as unknown) : undefined;
+}
+
+/**
+ * TKE pod identity: the pod's OIDC token exchanged with STS AssumeRoleWithWebIdentity for temporary
+ * credentials, held until a fifth of their life is left. Concurrent callers share one exchange; a failed
+ * one is never kept (the next call tries again) and, while the previous credentials are still valid,
+ * they keep serving. The SDK's own OIDCRoleArnCredential refreshes only 600 ms before expiry and keeps a
+ * failed exchange, hence this. The exchange is sent, unsigned as STS takes it, to `endpoint` (STS, a
+ * proxy or an emulator) for host sts.tencentcloudapi.com, as ECM calls are.
+ */
+export class PodIdentityCredentials {
+  private readonly config: PodIdentityConfig;
+  private readonly client: CommonClient;
+  private readonly now: () => number;
+  private held: Held | undefined;
+  private exchange: Promise<Held> | undefined;
+
+  constructor(config: PodIdentityConfig, endpoint: URL, now: () => number = Date.now) {
+    this.config = config;
+    this.now = now;
+    this.client = new CommonClient(STS_SIGNING_HOST, STS_VERSION, {
+      // Unused: the exchange is not signed.
+      credential: { secretId: "", secretKey: "" },
+      region: config.region,
+      profile: {
+        httpProfile: {
+          protocol: `${endpoint.protocol}//`,
+          agent: agentFor(endpoint),
+          reqTimeout: Math.ceil(EXCHANGE_TIMEOUT_MS / 1000),
+        },
+      },
+    });
+  }
+
+  async getCredential(): Promise<EcmCredential> {
+    const now = this.now();
+    const held = this.held;
+    if (held !== undefined && now < held.refreshAtMs) return held.credential;
+    this.exchange ??= this.assumeRole().finally(() => {
+      this.exchange = undefined;
+    });
+    try {
+      this.held = await this.exchange;
+      return this.held.credential;
+    } catch (error) {
+      if (held !== undefined && this.now() < held.expiresAtMs) return held.credential;
+      throw error;
+    }
+  }
+
+  private async assumeRole(): Promise<Held> {
+    let token: string;
+    try {
+      token = await readFile(this.config.tokenFile, "utf8");
+    } catch (cause) {
+      throw new Error(`TKE pod identity: cannot read the token file ${this.config.tokenFile}`, { cause });
+    }
+    const requestedAtMs = this.now();
+    let response: unknown;
+    try {
+      response = await this.client.request(
+        EXCHANGE,
+        {
+          ProviderId: this.config.providerId,
+          RoleArn: this.config.roleArn,
+          RoleSessionName: `eni-operator-${requestedAtMs}`,
+          WebIdentityToken: token,
+        },
+        { skipSign: true, signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) },
+      );
+    } catch (cause) {
+      throw new Error(`TKE pod identity: STS ${EXCHANGE} failed`, { cause });
+    }
+    const credentials = field(response, "Credentials");
+    const secretId = field(credentials, "TmpSecretId");
+    const secretKey = field(credentials, "TmpSecretKey");
+    const sessionToken = field(credentials, "Token");
+    const expiredTime = field(response, "ExpiredTime");
+    if (
+      typeof secretId !== "string" ||
+      typeof secretKey !== "string" ||
+      typeof sessionToken !== "string" ||
+      typeof expiredTime !== "number" ||
+      secretId === "" ||
+      secretKey === ""
+    ) {
+      throw new Error(`TKE pod identity: STS ${EXCHANGE} answered without credentials and ExpiredTime`);
+    }
+    const expiresAtMs = expiredTime * 1000;
+    const margin = Math.min(MAX_REFRESH_MARGIN_MS, (expiresAtMs - requestedAtMs) * REFRESH_FRACTION);
+    return {
+      credential: { secretId, secretKey, token: sessionToken, account: this.config.roleArn },
+      refreshAtMs: expiresAtMs - margin,
+      expiresAtMs,
+    };
+  }
+}

@@ -1,0 +1,240 @@
+// The fault campaign: on a control plane of its own, N resources are deleted while ECM (the emulator)
+// fails a quarter of the calls in mixed ways and throttles some more, the operator is SIGKILLed and
+// restarted, and kube-apiserver is restarted. Afterwards every resource must be gone, every ENI detached,
+// no finalizer released without a confirmed detach, and no ENI detached twice with Success.
+import type { FaultRule } from "../emulator/faults.ts";
+import type { JournalEntry } from "../emulator/journal.ts";
+import { auditDetaches, eniAttachmentPrefix } from "./detach-audit.ts";
+import { field, recordEtcdHistory, type EtcdHistory } from "./etcd-history.ts";
+import { startOwnControlPlane } from "./own-control-plane.ts";
+import { REGION, eniId, instanceId, startScenario } from "./scenario.ts";
+
+export interface CampaignOptions {
+  resources: number;
+  kills: number;
+  apiserverRestarts: number;
+  /** Share of ECM calls failed with a service fault (mixed codes, transport errors, delays). */
+  serviceFaultRate: number;
+  /** Share of ECM calls answered RequestLimitExceeded. */
+  throttleRate: number;
+  /** Seeds the moments of the kills and restarts; printed, so a run can be repeated. */
+  seed: number;
+  timeoutMs: number;
+}
+
+export interface CampaignResult {
+  violations: string[];
+  released: number;
+  /** Resources still present, ENIs still attached: both must be empty. */
+  remaining: number;
+  attachedEnis: string[];
+  detachSuccesses: Map<string, number>;
+}
+
+/** The service faults, in equal shares: ECM's codes, broken transports, slow answers and timeouts. */
+const SERVICE_FAULTS: readonly Omit<FaultRule, "probability">[] = [
+  { code: "InternalError" },
+  { code: "ServiceUnavailable" },
+  { code: "FailedOperation.InternalOperationFailure" },
+  { code: "ResourceUnavailable" },
+  { code: "HTTP_502" },
+  { code: "HTTP_503" },
+  { code: "MALFORMED_BODY" },
+  { code: "DROP_CONNECTION" },
+  { delayMs: 1_500 },
+  // Longer than the operator's 10 s ECM timeout: the call is carried out, its answer never heard.
+  { delayMs: 11_000 },
+];
+
+/** mulberry32: small, seedable, good enough to place a handful of events. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * Rules whose first match applies, each drawn in turn: rule i's probability is its share of what the
+ * rules before it left, so the throttle gets `throttleRate` of all calls and each service fault
+ * `serviceFaultRate / SERVICE_FAULTS.length`.
+ */
+function faultRules(options: CampaignOptions): FaultRule[] {
+  const share = options.serviceFaultRate / SERVICE_FAULTS.length;
+  let left = 1 - options.throttleRate;
+  const rules: FaultRule[] = [{ code: "RequestLimitExceeded", probability: options.throttleRate }];
+  for (const fault of SERVICE_FAULTS) {
+    rules.push({ ...fault, probability: share / left });
+    left -= share;
+  }
+  return rules;
+}
+
+const count = <T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, number> => {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const k = key(item);
+    if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return counts;
+};
+const listed = (counts: Map<string, number>): string =>
+  [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+
+export async function runCampaign(options: CampaignOptions, log: (line: string) => void): Promise<CampaignResult> {
+  const campaignStart = performance.now();
+  const at = (): string => `${((performance.now() - campaignStart) / 1000).toFixed(1).padStart(6)} s`;
+  const say = (line: string): void => {
+    log(`[${at()}] ${line}`);
+  };
+  const random = seededRandom(options.seed);
+  const controlPlane = await startOwnControlPlane();
+  say(`fresh control plane ${controlPlane.server} (seed ${options.seed})`);
+  const s = await startScenario("chaos", { kubeconfig: controlPlane.adminKubeconfigPath });
+  let history: EtcdHistory | undefined;
+  try {
+    const resources = Array.from({ length: options.resources }, (_, i) => ({
+      name: `chaos-${i + 1}`,
+      networkInterfaceId: eniId(i + 1),
+      instanceId: instanceId(1 + (i % 7)),
+    }));
+    await s.emulator.control.addEnis(
+      resources.map((r) => ({
+        networkInterfaceId: r.networkInterfaceId,
+        ecmRegion: REGION,
+        attachedInstanceId: r.instanceId,
+      })),
+    );
+    for (const r of resources) {
+      await s.create(r.name, { networkInterfaceId: r.networkInterfaceId, instanceId: r.instanceId });
+    }
+    await pollUntil(async () => (await s.list()).every((r) => r.status?.phase === "Attached"), 120_000);
+    say(`${options.resources} EniAttachments created and Attached`);
+    // From here on every version is recorded: each object now holds its finalizer.
+    history = await recordEtcdHistory(controlPlane.etcdUrl, eniAttachmentPrefix(s.namespace));
+    const recorded = history;
+
+    for (const rule of faultRules(options)) await s.emulator.control.addFault(rule);
+    say(
+      `faults on: ${options.throttleRate * 100}% RequestLimitExceeded, ${options.serviceFaultRate * 100}% service ` +
+        `faults (${SERVICE_FAULTS.map((f) => f.code ?? `delay ${f.delayMs} ms`).join(", ")})`,
+    );
+    // Each kill or restart happens once ECM has accepted a random share (5% to 85%) of the detaches.
+    const events = [
+      ...Array.from({ length: options.kills }, () => "kill" as const),
+      ...Array.from({ length: options.apiserverRestarts }, () => "apiserver" as const),
+    ]
+      .map((kind) => ({ kind, after: Math.max(1, Math.round(options.resources * (0.05 + 0.8 * random()))) }))
+      .sort((a, b) => a.after - b.after)
+      // Distinct moments: two events never share a threshold.
+      .map((event, i) => ({ ...event, after: Math.min(options.resources - 1, event.after + i) }));
+    say(
+      `plan: ${events.map((e) => `${e.kind === "kill" ? "SIGKILL operator" : "restart kube-apiserver"} after ${e.after} detaches`).join("; ")}`,
+    );
+
+    const deletionStart = performance.now();
+    const journal: JournalEntry[] = [];
+    const readJournal = async (): Promise<void> => {
+      journal.push(...(await s.emulator.control.calls(journal.at(-1)?.seq ?? 0)));
+    };
+    for (let i = 0; i < resources.length; i += 50) {
+      await Promise.all(resources.slice(i, i + 50).map((r) => s.delete(r.name)));
+    }
+    say(`${options.resources} deletions requested`);
+    const detached = (): number =>
+      journal.filter((c) => c.action === "DetachNetworkInterface" && c.code === "Success").length;
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      await readJournal();
+      const next = events[0];
+      if (next !== undefined && detached() >= next.after) {
+        events.shift();
+        if (next.kind === "kill") {
+          say(`SIGKILL operator (pid ${s.operator.process.pid ?? "?"}) after ${detached()} detaches`);
+          await s.crashAndRestartOperator();
+          say(`operator restarted (pid ${s.operator.process.pid ?? "?"})`);
+        } else {
+          say(`stopping kube-apiserver after ${detached()} detaches`);
+          const stopped = performance.now();
+          await controlPlane.stopKubeApiserver();
+          await new Promise((resolve) => setTimeout(resolve, 2_000 + random() * 4_000));
+          await controlPlane.startKubeApiserver();
+          say(`kube-apiserver serving again, ${((performance.now() - stopped) / 1000).toFixed(1)} s after SIGTERM`);
+        }
+        continue;
+      }
+      if (events.length === 0 && (await s.empty())) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `after ${options.timeoutMs} ms: ${(await s.list()).length} resources left, ${detached()} detaches accepted`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const deletionMs = performance.now() - deletionStart;
+    say(`every resource gone, ${(deletionMs / 1000).toFixed(1)} s after the deletions were requested`);
+
+    await readJournal();
+    const keys = resources.map((r) => `${eniAttachmentPrefix(s.namespace)}${r.name}`);
+    await pollUntil(
+      () => Promise.resolve(keys.every((key) => recorded.of(key).some((v) => v.object === undefined))),
+      10_000,
+    );
+    const audit = auditDetaches(s.namespace, resources, history, journal);
+    const enis = await s.emulator.control.enis();
+    const ecmCalls = journal.filter((c) => c.action !== "AssumeRoleWithWebIdentity");
+    const injected = ecmCalls.filter((c) => c.fault !== undefined);
+    const detachSuccesses = count(
+      ecmCalls.filter((c) => c.action === "DetachNetworkInterface" && c.code === "Success"),
+      (c) => {
+        const id = field(c.params, "NetworkInterfaceId");
+        return typeof id === "string" ? id : undefined;
+      },
+    );
+    say(
+      `ECM calls: ${ecmCalls.length} (${(ecmCalls.length / options.resources).toFixed(1)} per resource; ` +
+        `${listed(count(ecmCalls, (c) => c.action))})`,
+    );
+    say(
+      `faults injected: ${injected.length} (${((100 * injected.length) / ecmCalls.length).toFixed(1)}% of calls: ` +
+        `${listed(count(injected, (c) => c.fault?.code ?? `delay ${c.fault?.delayMs ?? 0} ms`))})`,
+    );
+    say(
+      `answers: ${listed(count(ecmCalls, (c) => c.code))}; operator SIGKILLs ${options.kills}, ` +
+        `kube-apiserver restarts ${options.apiserverRestarts}`,
+    );
+    say(
+      `audit: ${audit.released} finalizers released, ${audit.violations.length} violations; ENIs detached twice ` +
+        `with Success: ${[...detachSuccesses.values()].filter((n) => n > 1).length}; ` +
+        `etcd versions recorded ${history.versions.length}; campaign wall time ${at().trim()}`,
+    );
+    return {
+      violations: audit.violations,
+      released: audit.released,
+      remaining: (await s.list()).length,
+      attachedEnis: enis
+        .filter((e) => e.state !== "AVAILABLE" || e.attachedInstanceId !== null)
+        .map((e) => e.networkInterfaceId),
+      detachSuccesses,
+    };
+  } finally {
+    history?.stop();
+    await s.close();
+    await controlPlane.stop();
+  }
+}
+
+async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
