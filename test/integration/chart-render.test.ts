@@ -17,6 +17,7 @@ import {
   type PolicyRule,
   type Rendered,
 } from "../support/chart.ts";
+import { RESOURCE_RULES, SECRET_RULE, leaseRules } from "../support/operator-rules.ts";
 
 const CRD_FILE = fileURLToPath(new URL("../../crds/ecm.eni-operator.io_eniattachments.yaml", import.meta.url));
 
@@ -213,23 +214,6 @@ describe("the chart, rendered", () => {
     expect(await readFile(MANIFESTS_FILE, "utf8")).toBe(await renderManifests(inject("helmPath")));
   });
 });
-
-/** The operator's rules on EniAttachments and Events; Secrets `get` only with per-resource credentials. */
-const RESOURCE_RULES: PolicyRule[] = [
-  {
-    apiGroups: ["ecm.eni-operator.io"],
-    resources: ["eniattachments"],
-    verbs: ["get", "list", "watch", "update", "patch"],
-  },
-  { apiGroups: ["ecm.eni-operator.io"], resources: ["eniattachments/status"], verbs: ["update", "patch"] },
-  { apiGroups: ["ecm.eni-operator.io"], resources: ["eniattachments/finalizers"], verbs: ["update"] },
-  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-];
-const SECRET_RULE: PolicyRule = { apiGroups: [""], resources: ["secrets"], verbs: ["get"] };
-const leaseRules = (lease: string): PolicyRule[] => [
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [lease], verbs: ["get", "update"] },
-];
 
 /** Every Role and ClusterRole rendered, as "Kind namespace/name" to its rules. */
 function rulesOf(objects: readonly Rendered[]): Record<string, PolicyRule[] | undefined> {

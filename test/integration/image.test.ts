@@ -23,6 +23,7 @@ import {
   type MountedImage,
 } from "../support/container.ts";
 import { waitFor } from "../support/operator.ts";
+import { RESOURCE_RULES, leaseRules } from "../support/operator-rules.ts";
 import { REGION, eniId, instanceId } from "../support/scenario.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -282,21 +283,9 @@ async function serviceAccountToken(namespace: string, name: string): Promise<str
   return token;
 }
 
-/** The ServiceAccount and the least the operator needs in the one namespace it watches. */
+/** The ServiceAccount and the chart's rules, as a Role in the one namespace it watches. */
 function operatorRbac(namespace: string, serviceAccount: string): string {
-  const rules = [
-    {
-      apiGroups: ["ecm.eni-operator.io"],
-      resources: ["eniattachments"],
-      verbs: ["get", "list", "watch", "update", "patch"],
-    },
-    { apiGroups: ["ecm.eni-operator.io"], resources: ["eniattachments/status"], verbs: ["update", "patch"] },
-    { apiGroups: ["ecm.eni-operator.io"], resources: ["eniattachments/finalizers"], verbs: ["update"] },
-    { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-    // The operator reads per-resource credentials from Secrets through an informer.
-    { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
-    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-  ];
+  const rules = [...RESOURCE_RULES, ...leaseRules("eni-operator.ecm.eni-operator.io")];
   return JSON.stringify({
     apiVersion: "v1",
     kind: "List",
