@@ -1,8 +1,12 @@
 import type { MutatingAction } from "./actions.ts";
 import type { EcmClient } from "./client.ts";
 import { accountOf, type CredentialSource } from "./credentials.ts";
-import type { Ticket } from "./rate-limiter.ts";
+import { TICKET_HORIZON_MS, type Ticket } from "./rate-limiter.ts";
 import { MutatingResponseSchema, type MutatingResponse } from "./responses.ts";
+
+const MAX_AWAY_MS = TICKET_HORIZON_MS / 2;
+/** How often a holder looks at its ticket again while its account wins back its allowance. */
+const RECOVERY_RECHECK_MS = 1_000;
 
 export type MutatingParams = Readonly<{ NetworkInterfaceId: string; InstanceId: string; EcmRegion: string }>;
 
@@ -57,7 +61,10 @@ export class CallTurns implements MutatingCalls {
     const waitMs = ticket.at - (this.options.now ?? Date.now)();
     if (waitMs > this.options.maxWaitMs) {
       this.held.set(key, { action, account: accountOf(credential), ticket });
-      return { kind: "comeBack", afterMs: waitMs - this.options.returnAheadMs };
+      // A ticket's time moves forward while its account's allowance recovers: its holder looks again
+      // soon then. Otherwise it is back at least this often (a ticket not looked at for a minute is dropped).
+      const awayMs = ticket.recovering ? RECOVERY_RECHECK_MS : MAX_AWAY_MS;
+      return { kind: "comeBack", afterMs: Math.min(waitMs - this.options.returnAheadMs, awayMs) };
     }
     const response = await this.client.call(action, params, credential, MutatingResponseSchema, ticket);
     return { kind: "called", response };

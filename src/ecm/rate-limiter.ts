@@ -6,9 +6,11 @@
  * RequestLimitExceeded by itself.
  *
  * Callers take tickets in order, like golang.org/x/time/rate's Reserve: a ticket says when its call
- * should start, so a caller that would wait long can give its worker back and return then. The window
- * is enforced on the calls actually started, when they start, so a ticket used late never lets two
- * windows' worth of calls bunch together. When ECM throttles anyway (another client shares the
+ * should start, so a caller that would wait long can give its worker back and return then. A ticket's
+ * time is worked out whenever it is read, from its place in line and the allowance then: tickets taken
+ * while the allowance was low move forward as it recovers. The window is enforced on the calls
+ * actually started, when they start, so a ticket used late never lets two windows' worth of calls
+ * bunch together. When ECM throttles anyway (another client shares the
  * account's quota), `throttled()` halves the allowance and pauses for one window; each window without
  * throttling wins back a tenth of the burst.
  */
@@ -39,14 +41,21 @@ export function nextSlot(state: LimiterState, windowMs: number, now: number): nu
 }
 
 export interface Ticket {
-  /** When the call is expected to be allowed to start (ms since the epoch). */
+  /** When the call is expected to be allowed to start (ms since the epoch), as things stand now. */
   readonly at: number;
+  /** Whether the line's allowance is below its burst, winning it back: `at` then moves forward. */
+  readonly recovering: boolean;
   /** Gives the place back, when the call will not be made after all. */
   cancel(): void;
 }
 
-/** Tickets never used nor cancelled stop counting after this long. */
-const TICKET_HORIZON_MS = 60_000;
+/** Tickets neither read, used nor cancelled for this long stop counting: their holder is gone. */
+export const TICKET_HORIZON_MS = 60_000;
+
+/** A place in line; `seenAt` is when its holder last read its time. */
+interface Place {
+  seenAt: number;
+}
 
 export class RateLimiter {
   readonly windowMs: number;
@@ -54,8 +63,8 @@ export class RateLimiter {
   private readonly now: () => number;
   /** Start times of the calls made in the current window, ascending. */
   private started: number[] = [];
-  /** Outstanding tickets, in the order they were taken (so by ascending `at`). */
-  private tickets: Ticket[] = [];
+  /** Outstanding places, in the order they were taken. */
+  private places: Place[] = [];
   private allowance: number;
   private pausedUntil = 0;
   private lastRecovery: number;
@@ -73,18 +82,35 @@ export class RateLimiter {
 
   /** Takes a place in line: the ticket's time is after every call started or promised before it. */
   reserve(): Ticket {
-    const now = this.prune();
-    const tail = [...this.started.slice(-this.allowance), ...this.tickets.slice(-this.allowance).map((t) => t.at)];
-    tail.sort((a, b) => a - b);
-    const at = nextSlot({ starts: tail, allowance: this.allowance, pausedUntil: this.pausedUntil }, this.windowMs, now);
-    const ticket: Ticket = {
-      at,
+    const place: Place = { seenAt: this.prune() };
+    this.places.push(place);
+    const slotOf = (p: Place) => this.slotOf(p);
+    const recovering = () => this.currentAllowance < this.burst;
+    return {
+      get at() {
+        return slotOf(place);
+      },
+      get recovering() {
+        return recovering();
+      },
       cancel: () => {
-        this.tickets = this.tickets.filter((t) => t !== ticket);
+        this.places = this.places.filter((p) => p !== place);
       },
     };
-    this.tickets.push(ticket);
-    return ticket;
+  }
+
+  /** The slot of a place: after the calls started and the places ahead of it, at the allowance now. */
+  private slotOf(place: Place): number {
+    const now = this.prune();
+    place.seenAt = now;
+    const starts = [...this.started];
+    const state = { starts, allowance: this.allowance, pausedUntil: this.pausedUntil };
+    for (const ahead of this.places) {
+      const slot = nextSlot(state, this.windowMs, now);
+      if (ahead === place) return slot;
+      starts.push(slot);
+    }
+    return nextSlot(state, this.windowMs, now);
   }
 
   /** Resolves when the call may start: not before its ticket, and only while the window has room. */
@@ -125,8 +151,8 @@ export class RateLimiter {
     const now = this.now();
     this.recover(now);
     this.started = this.started.filter((t) => t > now - this.windowMs);
-    if (this.tickets[0] && this.tickets[0].at < now - TICKET_HORIZON_MS) {
-      this.tickets = this.tickets.filter((t) => t.at >= now - TICKET_HORIZON_MS);
+    if (this.places.some((p) => p.seenAt < now - TICKET_HORIZON_MS)) {
+      this.places = this.places.filter((p) => p.seenAt >= now - TICKET_HORIZON_MS);
     }
     return now;
   }

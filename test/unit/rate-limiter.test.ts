@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { RateLimiter, nextSlot } from "../../src/ecm/rate-limiter.ts";
+import { RateLimiter, TICKET_HORIZON_MS, nextSlot } from "../../src/ecm/rate-limiter.ts";
 
 describe("the per-action rate limiter", () => {
   it("lets a full window of calls start at once, then waits for the oldest to leave the window", () => {
@@ -102,6 +102,35 @@ describe("the per-action rate limiter", () => {
     expect(limiter.currentAllowance).toBe(11);
     now += limiter.windowMs * 10;
     expect(limiter.currentAllowance).toBe(20);
+  });
+
+  it("moves tickets taken while throttled forward as the allowance recovers", () => {
+    let now = 0;
+    const limiter = new RateLimiter({ qps: 20, burst: 20, marginMs: 0, now: () => now });
+    for (let i = 0; i < 5; i += 1) limiter.throttled();
+    const tickets = Array.from({ length: 40 }, () => limiter.reserve());
+    const whileThrottled = tickets.at(-1)?.at ?? 0;
+    expect(whileThrottled).toBeGreaterThan(30_000);
+    // Their holders are told to look again soon, not at these far-off times.
+    expect(tickets.every((t) => t.recovering)).toBe(true);
+    now += limiter.windowMs * 12;
+    expect(limiter.currentAllowance).toBe(20);
+    expect(tickets.some((t) => t.recovering)).toBe(false);
+    const recovered = tickets.at(-1)?.at ?? 0;
+    expect(recovered - now).toBeLessThanOrEqual(2 * limiter.windowMs);
+    expect(tickets.map((t) => t.at)).toEqual([...tickets.map((t) => t.at)].sort((x, y) => x - y));
+  });
+
+  it("drops the place of a holder that has not looked at its ticket for a minute", () => {
+    let now = 0;
+    const limiter = new RateLimiter({ qps: 1, burst: 1, marginMs: 0, now: () => now });
+    limiter.reserve(); // its holder is gone
+    const waiting = limiter.reserve();
+    expect(waiting.at).toBe(1000);
+    now += TICKET_HORIZON_MS / 2;
+    expect(waiting.at).toBe(now + 1000);
+    now += TICKET_HORIZON_MS / 2 + 1;
+    expect(waiting.at).toBe(now);
   });
 
   it("refuses nonsense settings", () => {
