@@ -27,6 +27,8 @@ export interface EcmClientOptions {
   readonly logger: Logger;
   /** Checked right before every request is sent; default: always allowed. */
   readonly fence?: Fence;
+  /** The limiters' clock (ms since the epoch); tests give one that stands still. */
+  readonly now?: () => number;
 }
 
 /**
@@ -159,7 +161,11 @@ export class EcmClient {
     const key = `${account}\u0000${action}`;
     let limiter = this.limiters.get(key);
     if (!limiter) {
-      limiter = new RateLimiter({ qps: this.options.qps, burst: this.options.burst });
+      limiter = new RateLimiter({
+        qps: this.options.qps,
+        burst: this.options.burst,
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
       this.limiters.set(key, limiter);
     }
     return limiter;

@@ -21,6 +21,7 @@ function setup(now: () => number) {
     transportRetries: 0,
     metrics: new Metrics(),
     logger: pino({ level: "silent" }),
+    now,
   });
   return { client, turns: new CallTurns(client, { maxWaitMs: 500, returnAheadMs: 400, now }) };
 }
