@@ -3,15 +3,7 @@ import "./node-version.ts";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
 import type { Fence } from "./api/fence.ts";
-import {
-  ConfigError,
-  UNINSTALL_USAGE,
-  USAGE,
-  parseConfig,
-  parseUninstallConfig,
-  type Config,
-  type UninstallConfig,
-} from "./config.ts";
+import { ConfigError, UNINSTALL_USAGE, USAGE, parseConfig, parseUninstallConfig, type Config } from "./config.ts";
 import { loadKubeConfig } from "./kube/kubeconfig.ts";
 import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
 import { podNamespace } from "./kube/pod-namespace.ts";
@@ -105,16 +97,8 @@ function main(): void {
     runUninstall(argv.slice(1));
     return;
   }
-  let config: Config | "help";
-  try {
-    config = parseConfig(argv, process.env);
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  if (config === "help") {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  const config = configOrUsage(() => parseConfig(argv, process.env), USAGE);
+  if (!config) return;
   const logger = createLogger(config.logLevel);
   run(config, logger).catch((err: unknown) => {
     logger.fatal({ err }, "eni-operator could not start");
@@ -124,16 +108,8 @@ function main(): void {
 }
 
 function runUninstall(argv: readonly string[]): void {
-  let config: UninstallConfig | "help";
-  try {
-    config = parseUninstallConfig(argv, process.env);
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  if (config === "help") {
-    process.stdout.write(`${UNINSTALL_USAGE}\n`);
-    return;
-  }
+  const config = configOrUsage(() => parseUninstallConfig(argv, process.env), UNINSTALL_USAGE);
+  if (!config) return;
   const progress = (line: string) => process.stderr.write(`eni-operator uninstall: ${line}\n`);
   const logger = createLogger(config.logLevel);
   uninstall(config, loadKubeConfig(config.kubeconfig), logger, progress).then(
@@ -146,10 +122,19 @@ function runUninstall(argv: readonly string[]): void {
   );
 }
 
-function exitOnConfigError(err: unknown): never {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`eni-operator: ${err.message}\n`);
-  process.exit(2);
+/** The parsed command line; for --help, the usage printed and undefined; for a bad flag, exit 2 with why. */
+function configOrUsage<T>(parse: () => T | "help", usage: string): T | undefined {
+  let config: T | "help";
+  try {
+    config = parse();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`eni-operator: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (config !== "help") return config;
+  process.stdout.write(`${usage}\n`);
+  return undefined;
 }
 
 main();

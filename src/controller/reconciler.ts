@@ -69,22 +69,23 @@ export class Reconciler {
     const { resources, events, calls } = this.deps;
     const key = keyFor(namespace, name);
     const resource = await this.guard.read(namespace, name);
-    switch (resource ? lifecycle(resource) : "released") {
+    if (!resource) {
+      calls.release(key);
+      return WAIT;
+    }
+    switch (lifecycle(resource)) {
       case "released":
         calls.release(key);
         return WAIT;
       case "orphan":
-        if (!resource) return WAIT;
         calls.release(key);
         await events.record(resource, orphanedEvent(resource));
         this.guard.wrote(await resources.removeFinalizer(resource));
         log.info("released without detaching (deletionPolicy Orphan)");
         return WAIT;
       case "addFinalizer":
-        if (!resource) return WAIT;
         return this.apply(key, this.guard.wrote(await resources.addFinalizer(resource)), log, credentialsChanged);
       case "reconcile":
-        if (!resource) return WAIT;
         return this.apply(key, resource, log, credentialsChanged);
     }
   }

@@ -57,10 +57,11 @@ export class CallTurns implements MutatingCalls {
       this.release(key);
       throw error;
     });
-    const ticket = this.ticketFor(key, action, accountOf(credential));
+    const account = accountOf(credential);
+    const ticket = this.ticketFor(key, action, account);
     const waitMs = ticket.at - (this.options.now ?? Date.now)();
     if (waitMs > this.options.maxWaitMs) {
-      this.held.set(key, { action, account: accountOf(credential), ticket });
+      this.held.set(key, { action, account, ticket });
       // A ticket's time moves forward while its account's allowance recovers: its holder looks again
       // soon then. Otherwise it is back at least this often (a ticket not looked at for a minute is dropped).
       const awayMs = ticket.recovering ? RECOVERY_RECHECK_MS : MAX_AWAY_MS;
