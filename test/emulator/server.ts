@@ -17,6 +17,12 @@ export const DEFAULT_CREDENTIAL: Credential = {
   secretKey: "emulatorSecretKeyDEFAULT00000000",
 };
 
+/** A second account, for tests of per-resource credentials held in a Secret. */
+export const TEAM_CREDENTIAL = {
+  secretId: "AKIDteamCREDENTIALS0000000000000000",
+  secretKey: "teamSecretKeyDoNotLeak00000000000",
+} satisfies Credential;
+
 export interface EmulatorOptions {
   /** 0 (the default) picks a free port. */
   port?: number;

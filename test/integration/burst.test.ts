@@ -1,14 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/operator.ts";
-import { REGION, eniId, instanceId, useScenario } from "../support/scenario.ts";
+import { REGION, eniId, inBatches, instanceId, useScenario } from "../support/scenario.ts";
 
 const COUNT = 200;
 const QUOTA = 20;
 const DETACH = "DetachNetworkInterface";
-
-async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
-}
 
 describe(`a burst of ${COUNT} deletions`, () => {
   const s = useScenario("burst", { emulatorProcess: true });

@@ -6,14 +6,19 @@ import { request } from "node:https";
 import { CoordinationV1Api, CoreV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { parser } from "@prometheus-io/lezer-promql";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CREDENTIAL } from "../emulator/server.ts";
-import { adminKubeConfig, kubectl, serviceAccountKubeconfig, testNamespace } from "../support/cluster.ts";
+import { DEFAULT_CREDENTIAL, TEAM_CREDENTIAL } from "../emulator/server.ts";
+import {
+  adminKubeConfig,
+  kubectl,
+  serviceAccountKubeconfig,
+  serviceAccountToken,
+  testNamespace,
+} from "../support/cluster.ts";
 import { RBAC_KINDS, objectsOf, only, renderChart, toYamlStream, type Rendered } from "../support/chart.ts";
 import { waitFor } from "../support/operator.ts";
 import { REGION, eniId, instanceId, useScenario, type Scenario } from "../support/scenario.ts";
 
 const COMPARISONS = ["Gtr", "Gte", "Lss", "Lte"];
-const TEAM = { secretId: "AKIDteamCREDENTIALS0000000000000000", secretKey: "teamSecretKeyDoNotLeak00000000000" };
 /** Flags the test harness sets itself: loopback ports, the emulator, the scenario's namespace. */
 const HARNESS_FLAGS = [
   "--metrics-bind-address=",
@@ -93,7 +98,7 @@ describe("the chart's RBAC suffices: listed namespace, per-resource credentials 
 
 describe("the chart's RBAC suffices: all namespaces, per-resource credentials on", () => {
   const s = useScenario("rbac-on", {
-    emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM] },
+    emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM_CREDENTIAL] },
     prepare: asChartServiceAccount("suff-on", () => ["--set", "perResourceCredentials.enabled=true"]),
   });
 
@@ -106,7 +111,7 @@ describe("the chart's RBAC suffices: all namespaces, per-resource credentials on
     const core = adminKubeConfig().makeApiClient(CoreV1Api);
     await core.createNamespacedSecret({
       namespace: s.namespace,
-      body: { metadata: { name: "team-ecm" }, stringData: TEAM },
+      body: { metadata: { name: "team-ecm" }, stringData: TEAM_CREDENTIAL },
     });
     await s.emulator.control.addEnis([
       { networkInterfaceId: eniId(3), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
@@ -118,7 +123,7 @@ describe("the chart's RBAC suffices: all namespaces, per-resource credentials on
     });
     await s.waitFor("team", (r) => r.status?.phase === "Detached");
     const detach = (await s.calls("DetachNetworkInterface", eniId(3)))[0];
-    expect(detach?.secretId).toBe(TEAM.secretId);
+    expect(detach?.secretId).toBe(TEAM_CREDENTIAL.secretId);
   });
 
   it("serves every metric that the PrometheusRule's alerts name, in expressions that parse", async () => {
@@ -190,12 +195,7 @@ describe("secure metrics (metrics.secure), with the chart's RBAC", () => {
     const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);
     const token = async (name: string) => {
       await core.createNamespacedServiceAccount({ namespace: s.namespace, body: { metadata: { name } } });
-      const issued = await core.createNamespacedServiceAccountToken({
-        namespace: s.namespace,
-        name,
-        body: { spec: { audiences: [], expirationSeconds: 600 } },
-      });
-      return issued.status?.token ?? "";
+      return serviceAccountToken(s.namespace, name, 600);
     };
     const nobody = await token("nobody");
     const scraper = await token("scraper");

@@ -2,14 +2,12 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { RETRY_POLICY } from "../../src/controller/backoff.ts";
 import { describe, expect, it } from "vitest";
 import { adminKubeConfig, kubectl } from "../support/cluster.ts";
-import { DEFAULT_CREDENTIAL } from "../emulator/server.ts";
+import { DEFAULT_CREDENTIAL, TEAM_CREDENTIAL } from "../emulator/server.ts";
 import { REGION, condition, eniId, instanceId, useScenario } from "../support/scenario.ts";
-
-const TEAM = { secretId: "AKIDteamCREDENTIALS0000000000000000", secretKey: "teamSecretKeyDoNotLeak00000000000" };
 
 describe("per-resource credentials from a Secret", () => {
   const s = useScenario("credentials", {
-    emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM] },
+    emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM_CREDENTIAL] },
     operatorArgs: ["--per-resource-credentials"],
   });
   const core = adminKubeConfig().makeApiClient(CoreV1Api);
@@ -32,13 +30,16 @@ describe("per-resource credentials from a Secret", () => {
     const created = Date.now();
     await core.createNamespacedSecret({
       namespace: s.namespace,
-      body: { metadata: { name: "team-ecm" }, stringData: { secretId: TEAM.secretId, secretKey: TEAM.secretKey } },
+      body: {
+        metadata: { name: "team-ecm" },
+        stringData: { secretId: TEAM_CREDENTIAL.secretId, secretKey: TEAM_CREDENTIAL.secretKey },
+      },
     });
     const done = await s.waitFor("team", (r) => r.status?.phase === "Detached", 40_000);
     console.log(`detached ${Date.now() - created} ms after the Secret appeared`);
     const detach = (await s.calls("DetachNetworkInterface", eniId(1)))[0];
     expect(Date.parse(detach?.time ?? "")).toBeLessThan(slowRetry);
-    expect(detach?.secretId).toBe(TEAM.secretId);
+    expect(detach?.secretId).toBe(TEAM_CREDENTIAL.secretId);
     expect(done.status?.requestId).toBe(detach?.requestId);
   });
 
@@ -50,7 +51,7 @@ describe("per-resource credentials from a Secret", () => {
       namespace: s.namespace,
       body: {
         metadata: { name: "wrong-ecm" },
-        stringData: { secretId: TEAM.secretId, secretKey: "notTheRightKeyAtAll000000000000" },
+        stringData: { secretId: TEAM_CREDENTIAL.secretId, secretKey: "notTheRightKeyAtAll000000000000" },
       },
     });
     await s.create("wrong", {
@@ -65,7 +66,10 @@ describe("per-resource credentials from a Secret", () => {
     await core.replaceNamespacedSecret({
       name: "wrong-ecm",
       namespace: s.namespace,
-      body: { metadata: { name: "wrong-ecm" }, stringData: { secretId: TEAM.secretId, secretKey: TEAM.secretKey } },
+      body: {
+        metadata: { name: "wrong-ecm" },
+        stringData: { secretId: TEAM_CREDENTIAL.secretId, secretKey: TEAM_CREDENTIAL.secretKey },
+      },
     });
     await s.waitFor("wrong", (r) => r.status?.phase === "Detached", 40_000);
     const accepted = (await s.calls("DetachNetworkInterface", eniId(2))).find((c) => c.code === "Success");
@@ -82,14 +86,14 @@ describe("per-resource credentials from a Secret", () => {
       s.operator.stderr(),
       await (await fetch(s.operator.metricsUrl)).text(),
     ].join("\n");
-    expect(everything).not.toContain(TEAM.secretKey);
+    expect(everything).not.toContain(TEAM_CREDENTIAL.secretKey);
     expect(everything).not.toContain("notTheRightKeyAtAll");
     expect(everything).not.toContain("emulatorSecretKeyDEFAULT");
   });
 });
 
 describe("per-resource credentials where the installation does not enable them (the default)", () => {
-  const s = useScenario("credentials-off", { emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM] } });
+  const s = useScenario("credentials-off", { emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM_CREDENTIAL] } });
   const core = adminKubeConfig().makeApiClient(CoreV1Api);
 
   it("reports that they are disabled, and makes no ECM call until the reference is removed", async () => {
@@ -98,7 +102,10 @@ describe("per-resource credentials where the installation does not enable them (
     ]);
     await core.createNamespacedSecret({
       namespace: s.namespace,
-      body: { metadata: { name: "team-ecm" }, stringData: { secretId: TEAM.secretId, secretKey: TEAM.secretKey } },
+      body: {
+        metadata: { name: "team-ecm" },
+        stringData: { secretId: TEAM_CREDENTIAL.secretId, secretKey: TEAM_CREDENTIAL.secretKey },
+      },
     });
     await s.create("named", {
       networkInterfaceId: eniId(3),

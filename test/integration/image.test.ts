@@ -1,6 +1,5 @@
 // The container image `npm run image` builds: what it holds, and the operator in it run as a Pod
 // Security Standard "restricted" pod runs it, with in-cluster configuration from a ServiceAccount.
-import { CoreV1Api } from "@kubernetes/client-node";
 import { readdir, readFile, rm, lstat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { clusterPki } from "../controlplane/pki.ts";
 import { freePorts } from "../controlplane/ports.ts";
 import { DEFAULT_CREDENTIAL, startEmulator } from "../emulator/server.ts";
-import { adminKubeConfig, kubectl, testNamespace } from "../support/cluster.ts";
+import { kubectl, serviceAccountToken, testNamespace } from "../support/cluster.ts";
 import {
   buildImage,
   inspectImage,
@@ -24,7 +23,7 @@ import {
 } from "../support/container.ts";
 import { waitFor } from "../support/operator.ts";
 import { RESOURCE_RULES, leaseRules } from "../support/operator-rules.ts";
-import { REGION, eniId, instanceId } from "../support/scenario.ts";
+import { REGION, applyEniAttachment, eniId } from "../support/scenario.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const UID = 65532;
@@ -212,14 +211,7 @@ describe("the container image", () => {
       expect(tokenMount?.[1].options).toMatch(/^ro\b/);
 
       await emulator.control.addEnis([{ networkInterfaceId: eniId(1), ecmRegion: REGION }]);
-      const created = await kubectl(["apply", "-n", ns.name, "-f", "-"], {
-        input: JSON.stringify({
-          apiVersion: "ecm.eni-operator.io/v1alpha1",
-          kind: "EniAttachment",
-          metadata: { name: "in-image" },
-          spec: { networkInterfaceId: eniId(1), instanceId: instanceId(1), ecmRegion: REGION },
-        }),
-      });
+      const created = await applyEniAttachment(ns.name, "in-image", eniId(1));
       expect(created.code, created.stderr).toBe(0);
       const ready = await kubectl(["wait", "--for=condition=Ready", "enia/in-image", "-n", ns.name, "--timeout=60s"]);
       expect(ready.code, `${ready.stderr}\n${failure()}`).toBe(0);
@@ -268,19 +260,6 @@ function mountTable(mountinfo: string): Map<string, { options: string; type: str
     if (mountPoint && options && type) table.set(mountPoint, { options, type });
   }
   return table;
-}
-
-/** A token for the ServiceAccount from the TokenRequest API, as the kubelet projects one into a pod. */
-async function serviceAccountToken(namespace: string, name: string): Promise<string> {
-  const core = adminKubeConfig().makeApiClient(CoreV1Api);
-  const request = await core.createNamespacedServiceAccountToken({
-    namespace,
-    name,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const token = request.status?.token;
-  if (token === undefined) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
-  return token;
 }
 
 /** The ServiceAccount and the chart's rules, as a Role in the one namespace it watches. */

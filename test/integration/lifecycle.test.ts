@@ -4,7 +4,7 @@ import { FINALIZER } from "../../src/api/eniattachment.ts";
 import { DEFAULT_CREDENTIAL, startEmulator } from "../emulator/server.ts";
 import { kubectl, testNamespace, userKubeconfig } from "../support/cluster.ts";
 import { startOperator, waitFor } from "../support/operator.ts";
-import { REGION, condition, eniId, instanceId, useScenario } from "../support/scenario.ts";
+import { REGION, applyEniAttachment, condition, eniId, instanceId, useScenario } from "../support/scenario.ts";
 
 const ATTACH = "AttachNetworkInterface";
 const DETACH = "DetachNetworkInterface";
@@ -183,14 +183,7 @@ describe("readiness", () => {
       await waitFor(async () => (await fetch(`${operator.probesUrl}/readyz`)).ok, 40_000, 250);
 
       await emulator.control.addEnis([{ networkInterfaceId: eniId(9), ecmRegion: REGION }]);
-      const created = await kubectl(["apply", "-n", ns.name, "-f", "-"], {
-        input: JSON.stringify({
-          apiVersion: "ecm.eni-operator.io/v1alpha1",
-          kind: "EniAttachment",
-          metadata: { name: "after-rights" },
-          spec: { networkInterfaceId: eniId(9), instanceId: instanceId(1), ecmRegion: REGION },
-        }),
-      });
+      const created = await applyEniAttachment(ns.name, "after-rights", eniId(9));
       expect(created.code, created.stderr).toBe(0);
       const ready = await kubectl([
         "wait",

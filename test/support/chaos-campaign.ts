@@ -7,7 +7,8 @@ import type { JournalEntry } from "../emulator/journal.ts";
 import { auditDetaches, eniAttachmentPrefix } from "./detach-audit.ts";
 import { field, recordEtcdHistory, type EtcdHistory } from "./etcd-history.ts";
 import { startOwnControlPlane } from "./own-control-plane.ts";
-import { REGION, eniId, instanceId, startScenario } from "./scenario.ts";
+import { waitFor } from "./operator.ts";
+import { REGION, eniId, inBatches, instanceId, startScenario } from "./scenario.ts";
 
 export interface CampaignOptions {
   resources: number;
@@ -115,7 +116,7 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     for (const r of resources) {
       await s.create(r.name, { networkInterfaceId: r.networkInterfaceId, instanceId: r.instanceId });
     }
-    await pollUntil(async () => (await s.list()).every((r) => r.status?.phase === "Attached"), 120_000);
+    await waitFor(async () => (await s.list()).every((r) => r.status?.phase === "Attached"), 120_000, 250);
     say(`${options.resources} EniAttachments created and Attached`);
     // From here on every version is recorded: each object now holds its finalizer.
     history = await recordEtcdHistory(controlPlane.etcdUrl, eniAttachmentPrefix(s.namespace));
@@ -144,9 +145,7 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     const readJournal = async (): Promise<void> => {
       journal.push(...(await s.emulator.control.calls(journal.at(-1)?.seq ?? 0)));
     };
-    for (let i = 0; i < resources.length; i += 50) {
-      await Promise.all(resources.slice(i, i + 50).map((r) => s.delete(r.name)));
-    }
+    await inBatches(resources, 50, (r) => s.delete(r.name));
     say(`${options.resources} deletions requested`);
     const detached = (): number =>
       journal.filter((c) => c.action === "DetachNetworkInterface" && c.code === "Success").length;
@@ -183,10 +182,7 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
 
     await readJournal();
     const keys = resources.map((r) => `${eniAttachmentPrefix(s.namespace)}${r.name}`);
-    await pollUntil(
-      () => Promise.resolve(keys.every((key) => recorded.of(key).some((v) => v.object === undefined))),
-      10_000,
-    );
+    await waitFor(() => keys.every((key) => recorded.of(key).some((v) => v.object === undefined)), 10_000, 250);
     const audit = auditDetaches(s.namespace, resources, history, journal);
     const enis = await s.emulator.control.enis();
     const ecmCalls = journal.filter((c) => c.action !== "AssumeRoleWithWebIdentity");
@@ -228,13 +224,5 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     history?.stop();
     await s.close();
     await controlPlane.stop();
-  }
-}
-
-async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -22,6 +22,19 @@ export function userKubeconfig(user: string, groups: readonly string[] = []): Pr
   return issueUserKubeconfig(inject("controlPlaneDir"), inject("apiServerUrl"), user, groups);
 }
 
+/** A token for the ServiceAccount from the TokenRequest API, as the kubelet projects one into a pod. */
+export async function serviceAccountToken(namespace: string, name: string, expirationSeconds = 3600): Promise<string> {
+  const core = adminKubeConfig().makeApiClient(CoreV1Api);
+  const request = await core.createNamespacedServiceAccountToken({
+    namespace,
+    name,
+    body: { spec: { audiences: [], expirationSeconds } },
+  });
+  const token = request.status?.token;
+  if (token === undefined) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  return token;
+}
+
 /**
  * Path of a kubeconfig holding a token for the ServiceAccount from the TokenRequest API, e.g. to run the
  * operator with exactly the rights its shipped RBAC gives that account.
@@ -31,14 +44,7 @@ export async function serviceAccountKubeconfig(
   name: string,
   expirationSeconds = 3600,
 ): Promise<string> {
-  const core = adminKubeConfig().makeApiClient(CoreV1Api);
-  const request = await core.createNamespacedServiceAccountToken({
-    namespace,
-    name,
-    body: { spec: { audiences: [], expirationSeconds } },
-  });
-  const token = request.status?.token;
-  if (token === undefined) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  const token = await serviceAccountToken(namespace, name, expirationSeconds);
   return writeKubeconfig(
     inject("controlPlaneDir"),
     inject("apiServerUrl"),

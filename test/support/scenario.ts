@@ -9,7 +9,7 @@ import { startCliEmulator } from "../emulator/clients.ts";
 import { EmulatorControl } from "../emulator/control-client.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
 import { DEFAULT_CREDENTIAL, startEmulator, type EmulatorOptions, type RunningEmulator } from "../emulator/server.ts";
-import { kubectl, loadKubeConfig, testNamespace } from "./cluster.ts";
+import { kubectl, loadKubeConfig, testNamespace, type ToolResult } from "./cluster.ts";
 import { startOperator, waitFor, type RunningOperator } from "./operator.ts";
 
 export const REGION = "ap-xian-ecm";
@@ -21,6 +21,27 @@ export function eniId(n: number): string {
 
 export function instanceId(n: number): string {
   return `ein-${n.toString(36).padStart(8, "0")}`;
+}
+
+/** Runs `work` on the items `size` at a time, as a user's script would. */
+export async function inBatches<T>(
+  items: readonly T[],
+  size: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
+}
+
+/** `kubectl apply` of an EniAttachment of the interface to instance 1, as a user would write it. */
+export function applyEniAttachment(namespace: string, name: string, networkInterfaceId: string): Promise<ToolResult> {
+  return kubectl(["apply", "-n", namespace, "-f", "-"], {
+    input: JSON.stringify({
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name },
+      spec: { networkInterfaceId, instanceId: instanceId(1), ecmRegion: REGION },
+    }),
+  });
 }
 
 export interface Scenario {
