@@ -13,9 +13,9 @@ COPY package.json package-lock.json ./
 # Node binary that neither the build nor the image uses. The npm cache stays in a build cache mount.
 # Behind a TLS-intercepting proxy, `--secret id=npm-ca,src=CA.pem` lets npm trust its CA; like the
 # cache, a secret mount never reaches a layer.
-RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca \
+RUN --mount=type=cache,target=/npm-cache --mount=type=secret,id=npm-ca \
     NODE_EXTRA_CA_CERTS="$(test -f /run/secrets/npm-ca && echo /run/secrets/npm-ca)" \
-    npm ci --ignore-scripts --no-audit --no-fund
+    npm ci --ignore-scripts --no-audit --no-fund --cache /npm-cache
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
