@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { CommonClient } from "tencentcloud-sdk-nodejs-common";
+import { Type, type Static } from "typebox";
+import { decode } from "../api/decode.ts";
 import type { EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { STS_SIGNING_HOST } from "./endpoint-url.ts";
@@ -30,9 +32,15 @@ interface Held {
   readonly expiresAtMs: number;
 }
 
-function field(value: unknown, name: string): unknown {
-  return typeof value === "object" && value !== null ? (Reflect.get(value, name) as unknown) : undefined;
-}
+/** What STS answers an exchange with, as far as the operator uses it. */
+const ExchangeResponseSchema = Type.Object({
+  Credentials: Type.Object({
+    TmpSecretId: Type.String({ minLength: 1 }),
+    TmpSecretKey: Type.String({ minLength: 1 }),
+    Token: Type.String(),
+  }),
+  ExpiredTime: Type.Number(),
+});
 
 /**
  * TKE pod identity: the pod's OIDC token exchanged with STS AssumeRoleWithWebIdentity for temporary
@@ -105,22 +113,14 @@ export class PodIdentityCredentials {
     } catch (cause) {
       throw new Error(`TKE pod identity: STS ${EXCHANGE} failed`, { cause });
     }
-    const credentials = field(response, "Credentials");
-    const secretId = field(credentials, "TmpSecretId");
-    const secretKey = field(credentials, "TmpSecretKey");
-    const sessionToken = field(credentials, "Token");
-    const expiredTime = field(response, "ExpiredTime");
-    if (
-      typeof secretId !== "string" ||
-      typeof secretKey !== "string" ||
-      typeof sessionToken !== "string" ||
-      typeof expiredTime !== "number" ||
-      secretId === "" ||
-      secretKey === ""
-    ) {
-      throw new Error(`TKE pod identity: STS ${EXCHANGE} answered without credentials and ExpiredTime`);
+    let answer: Static<typeof ExchangeResponseSchema>;
+    try {
+      answer = decode(ExchangeResponseSchema, response, `TKE pod identity: STS ${EXCHANGE} response`);
+    } catch (cause) {
+      throw new Error(`TKE pod identity: STS ${EXCHANGE} answered without credentials and ExpiredTime`, { cause });
     }
-    const expiresAtMs = expiredTime * 1000;
+    const { TmpSecretId: secretId, TmpSecretKey: secretKey, Token: sessionToken } = answer.Credentials;
+    const expiresAtMs = answer.ExpiredTime * 1000;
     const margin = Math.min(MAX_REFRESH_MARGIN_MS, (expiresAtMs - requestedAtMs) * REFRESH_FRACTION);
     return {
       credential: { secretId, secretKey, token: sessionToken, account: this.config.roleArn },
