@@ -109,7 +109,7 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
   const emulator = options.emulatorProcess
     ? await emulatorProcess(options.emulatorArgs ?? [])
     : await startEmulator({ transitionMs: 200, ...options.emulator });
-  const prepared = options.prepare ? await options.prepare(ns.name) : undefined;
+  let prepared: { kubeconfig: string; operatorArgs: readonly string[] } | undefined;
   const launch = () =>
     startOperator({
       kubeconfig: prepared?.kubeconfig ?? kubeconfig,
@@ -124,6 +124,7 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
     });
   let operator: RunningOperator;
   try {
+    prepared = options.prepare ? await options.prepare(ns.name) : undefined;
     operator = await launch();
   } catch (error) {
     await emulator.close();
