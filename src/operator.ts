@@ -1,5 +1,5 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
+import { cachedCopy, decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
 import type { Fence } from "./api/fence.ts";
 import type { Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
@@ -60,8 +60,9 @@ export function createController(
       new ResilientInformer<EniAttachment>(
         kc,
         EniAttachmentClient.path(namespace),
-        () => client.list(namespace),
+        (continueToken) => client.listPage(namespace, continueToken),
         logger,
+        { transform: (object) => cachedCopy(decodeEniAttachment(object)) },
       ),
   );
   const secrets = new SecretReader(kc.makeApiClient(CoreV1Api));
@@ -75,10 +76,7 @@ export function createController(
       events: new EventRecorder(kc, logger, fence),
       calls: new CallTurns(ecm, TURNS),
       observer: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
-      cached: (namespace, name) => {
-        const cached = findCached(informers, namespace, name);
-        return cached && decodeEniAttachment(cached);
-      },
+      cached: (namespace, name) => findCached(informers, namespace, name),
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,

@@ -194,3 +194,20 @@ export type EniAttachment = Static<typeof EniAttachmentSchema>;
 export function decodeEniAttachment(value: unknown): EniAttachment {
   return decode(EniAttachmentSchema, value, KIND);
 }
+
+/**
+ * What the informer's cache keeps of a resource: the metadata fields ObjectMetaSchema lists (the ones
+ * the operator reads), the spec and the status. managedFields and annotations (kubectl's
+ * last-applied-configuration copies the whole spec) would otherwise be most of the cache.
+ */
+export function cachedCopy(resource: EniAttachment): EniAttachment {
+  const { name, namespace, uid, resourceVersion, generation, deletionTimestamp, finalizers } = resource.metadata;
+  const { apiVersion, kind, spec, status } = resource;
+  return {
+    apiVersion,
+    kind,
+    metadata: { name, namespace, uid, resourceVersion, generation, deletionTimestamp, finalizers },
+    spec,
+    ...(status ? { status } : {}),
+  };
+}

@@ -1,4 +1,4 @@
-import { type KubeConfig, CustomObjectsApi, type KubernetesListObject, type V1ListMeta } from "@kubernetes/client-node";
+import { type KubeConfig, CustomObjectsApi } from "@kubernetes/client-node";
 import { Type } from "typebox";
 import { decode } from "../api/decode.ts";
 import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
@@ -14,17 +14,18 @@ import {
   type EniAttachmentStatus,
 } from "../api/eniattachment.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
+import type { ListPage } from "./informer.ts";
 import { fenceOptions } from "./fence-options.ts";
 
 const base = { group: GROUP, version: VERSION, plural: PLURAL };
 
-/** A list as the API server returns it; its items are decoded one by one. */
-const ListSchema = Type.Object({
-  apiVersion: Type.String(),
-  kind: Type.String(),
-  metadata: Type.Unsafe<V1ListMeta>(Type.Object({ resourceVersion: Type.Optional(Type.String()) })),
+/** A page of a list as the API server returns it; the informer checks its items one by one. */
+const ListPageSchema = Type.Object({
+  metadata: Type.Object({ resourceVersion: Type.Optional(Type.String()), continue: Type.Optional(Type.String()) }),
   items: Type.Array(Type.Record(Type.String(), Type.Unknown())),
 });
+/** Objects per list page: a list of 10,000 resources never arrives as one response of tens of MiB. */
+const LIST_PAGE_SIZE = 500;
 const FIELD_MANAGER = "eni-operator";
 
 /** The result of a status write guarded by resourceVersion. */
@@ -53,17 +54,21 @@ export class EniAttachmentClient {
     return namespace ? `/apis/${API_VERSION}/namespaces/${namespace}/${PLURAL}` : `/apis/${API_VERSION}/${PLURAL}`;
   }
 
-  async list(namespace: string | undefined): Promise<KubernetesListObject<EniAttachment>> {
+  /** One page of the list the informer keeps, from the start or from the page before's continue token. */
+  async listPage(namespace: string | undefined, continueToken: string | undefined): Promise<ListPage> {
+    const page = { limit: LIST_PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) };
     const list = decode(
-      ListSchema,
+      ListPageSchema,
       await (namespace
-        ? this.api.listNamespacedCustomObject({ ...base, namespace })
-        : this.api.listClusterCustomObject(base)),
+        ? this.api.listNamespacedCustomObject({ ...base, namespace, ...page })
+        : this.api.listClusterCustomObject({ ...base, ...page })),
       `${KIND} list`,
     );
     // The list's items lack apiVersion/kind; the informer's cache wants whole objects.
-    const items = list.items.map((item) => decodeEniAttachment({ ...item, apiVersion: API_VERSION, kind: KIND }));
-    return { apiVersion: list.apiVersion, kind: list.kind, metadata: list.metadata, items };
+    return {
+      metadata: list.metadata,
+      items: list.items.map((item) => ({ ...item, apiVersion: API_VERSION, kind: KIND })),
+    };
   }
 
   /** A fresh read from the API server, never the cache: decisions about cloud calls need the latest status. */

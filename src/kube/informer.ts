@@ -1,4 +1,4 @@
-import { type KubeConfig, type KubernetesObject, type ListPromise, Watch } from "@kubernetes/client-node";
+import { type KubeConfig, type KubernetesObject, Watch } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { restartDelayMs } from "./restart-backoff.ts";
 
@@ -15,11 +15,25 @@ export interface WatchStream {
   ): Promise<{ abort(): void }>;
 }
 
-export interface InformerOptions {
+/** One page of a list as the API server sends it; its items are checked by the informer, as watched objects are. */
+export interface ListPage {
+  readonly items: readonly unknown[];
+  readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
+}
+/** Lists one page, from the start or from a `continue` token of the page before. */
+export type ListPageFn = (continueToken: string | undefined) => Promise<ListPage>;
+
+export interface InformerOptions<T> {
   /** The stream to watch with; client-node's Watch on the kubeconfig by default. */
   watch?: WatchStream;
   /** Jitter source for the restart back-off; Math.random by default. */
   random?: () => number;
+  /**
+   * What the cache keeps of each listed or watched object, as controller-runtime's cache transform:
+   * decoding it and keeping only the fields the operator reads (no managedFields, no annotations)
+   * is most of what the cache costs. An object it throws for is left out, with a warning.
+   */
+  transform?: (object: T) => T;
 }
 
 /**
@@ -80,7 +94,8 @@ const keyOf = (namespace: string | undefined, name: string): string => `${namesp
  */
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly path: string;
-  private readonly listFn: ListPromise<T>;
+  private readonly listFn: ListPageFn;
+  private readonly transform: (object: T) => T;
   private readonly stream: WatchStream;
   private readonly random: () => number;
   private readonly logger: Logger;
@@ -95,9 +110,10 @@ export class ResilientInformer<T extends KubernetesObject> {
   private abortWatch: ((end: WatchEnd) => void) | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(kc: KubeConfig, path: string, list: ListPromise<T>, logger: Logger, options: InformerOptions = {}) {
+  constructor(kc: KubeConfig, path: string, list: ListPageFn, logger: Logger, options: InformerOptions<T> = {}) {
     this.path = path;
     this.listFn = list;
+    this.transform = options.transform ?? ((object) => object);
     this.stream = options.watch ?? new Watch(kc);
     this.random = options.random ?? Math.random;
     this.logger = logger.child({ informer: path });
@@ -174,23 +190,30 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
   }
 
-  /** Lists and applies the difference to the cache; returns the failure, if it failed. */
+  /**
+   * Lists, page by page, and applies the difference to the cache; returns the failure, if it failed.
+   * Pages bound what one response holds; a continue token that expires midway fails the whole list,
+   * which is then retried from the start.
+   */
   private async relist(): Promise<{ err: unknown } | undefined> {
-    let items: T[];
-    let resourceVersion: string;
+    const listed = new Map<string, T>();
+    let resourceVersion = "";
     try {
-      const list = await this.listFn();
-      items = list.items;
-      resourceVersion = list.metadata?.resourceVersion ?? "";
+      let continueToken: string | undefined;
+      do {
+        const page = await this.listFn(continueToken);
+        for (const item of page.items) {
+          const object = this.admit(item);
+          if (object) listed.set(keyOf(object.metadata?.namespace, object.metadata?.name ?? ""), object);
+        }
+        resourceVersion = page.metadata?.resourceVersion ?? "";
+        continueToken = page.metadata?.continue || undefined;
+      } while (continueToken !== undefined);
       if (resourceVersion === "") throw new Error(`the list of ${this.path} carries no resourceVersion`);
     } catch (err) {
       return { err };
     }
-    const listed = new Set<string>();
-    for (const item of items) {
-      listed.add(keyOf(item.metadata?.namespace, item.metadata?.name ?? ""));
-      this.upsert(item);
-    }
+    for (const object of listed.values()) this.upsert(object);
     for (const [key, object] of this.cache) {
       if (listed.has(key)) continue;
       this.cache.delete(key);
@@ -244,9 +267,11 @@ export class ResilientInformer<T extends KubernetesObject> {
         if (!this.isObject(object)) return;
         delivered = true;
         this.lastProgress = Date.now();
-        if (type === "ADDED" || type === "MODIFIED") this.upsert(object);
-        if (type === "DELETED") this.remove(object);
         this.resourceVersion = object.metadata?.resourceVersion ?? this.resourceVersion;
+        if (type === "DELETED") this.remove(object);
+        if (type !== "ADDED" && type !== "MODIFIED") return;
+        const admitted = this.admit(object);
+        if (admitted) this.upsert(admitted);
       };
       const healthy = (): boolean => opened && (delivered || Date.now() - began >= MIN_WATCH_MS);
       const done = (err: unknown): void => {
@@ -304,6 +329,18 @@ export class ResilientInformer<T extends KubernetesObject> {
       "name" in value.metadata &&
       typeof value.metadata.name === "string"
     );
+  }
+
+  /** The cache's copy of a listed or watched object, or undefined when it is not one or its transform fails. */
+  private admit(value: unknown): T | undefined {
+    if (!this.isObject(value)) return undefined;
+    try {
+      return this.transform(value);
+    } catch (err) {
+      const { namespace, name } = value.metadata ?? {};
+      this.logger.warn({ err, namespace, name }, "object left out of the cache");
+      return undefined;
+    }
   }
 
   private upsert(object: T): void {

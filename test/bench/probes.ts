@@ -1,0 +1,65 @@
+// What the benchmark reads of the processes it measures: CPU and memory from /proc, writes from
+// kube-apiserver's own metrics, the heap from the operator's /metrics.
+import { readFile } from "node:fs/promises";
+import { clusterPki } from "../controlplane/pki.ts";
+import { httpsGet } from "../controlplane/https-request.ts";
+import type { ControlPlane } from "../controlplane/control-plane.ts";
+
+/** Linux's USER_HZ: /proc/PID/stat counts CPU time in these ticks. */
+const TICKS_PER_SECOND = 100;
+
+/** User plus system CPU seconds the process has used so far. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Resident memory now (VmRSS) and at its highest since the process started (VmHWM), in bytes. */
+export async function memory(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status)?.[1] ?? 0);
+  return { rss: kib("VmRSS") * 1024, peak: kib("VmHWM") * 1024 };
+}
+
+/** The sum of the samples of one metric whose labels match all of `labels` (a value may be a regexp). */
+export function sumOf(text: string, metric: string, labels: Readonly<Record<string, string | RegExp>> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+    const labelText = /\{(.*)\}/.exec(line)?.[1] ?? "";
+    const found = new Map([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] ?? "", m[2] ?? ""]));
+    const matches = Object.entries(labels).every(([name, want]) => {
+      const value = found.get(name);
+      return value !== undefined && (typeof want === "string" ? value === want : want.test(value));
+    });
+    if (matches) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
+
+export interface ApiWrites {
+  /** PUT and PATCH of EniAttachments and their status: the bench itself only creates and deletes them. */
+  resources: number;
+  /** Events created or patched. */
+  events: number;
+}
+
+/** Write requests kube-apiserver has served so far, by what the operator writes. */
+export async function apiWrites(controlPlane: ControlPlane): Promise<ApiWrites> {
+  const tls = { caCertPath: clusterPki(controlPlane.dir).servingCa.certPath, clientCert: controlPlane.info.adminCert };
+  const { status, body } = await httpsGet(`${controlPlane.server}/metrics`, tls, 30_000);
+  if (status !== 200) throw new Error(`kube-apiserver /metrics answered ${status}`);
+  const verb = /^(PUT|PATCH)$/;
+  return {
+    resources: sumOf(body, "apiserver_request_total", { resource: "eniattachments", verb }),
+    events: sumOf(body, "apiserver_request_total", { resource: "events", verb: /^(POST|PATCH)$/ }),
+  };
+}
+
+/** The operator's V8 heap in use, from its /metrics (prom-client's default metrics). */
+export async function heapUsedBytes(metricsUrl: string): Promise<number> {
+  const response = await fetch(metricsUrl);
+  return sumOf(await response.text(), "nodejs_heap_size_used_bytes");
+}
