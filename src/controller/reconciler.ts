@@ -7,6 +7,7 @@ import type { CredentialSource } from "../ecm/credentials.ts";
 import type { EniObserver } from "../ecm/describe-batcher.ts";
 import { EcmError } from "../ecm/errors.ts";
 import type { StatusWrite } from "../kube/eniattachment-client.ts";
+import type { ChangeKind } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { decide, lifecycle, orphanedEvent } from "./decide.ts";
 import type { CallResult, Decision, Next, Observed } from "./decision.ts";
@@ -63,6 +64,11 @@ export class Reconciler {
     });
     this.now = deps.now ?? (() => new Date());
     this.jitter = deps.jitter ?? Math.random;
+  }
+
+  /** What the informer's cache now holds, so that reads after the operator's own writes can trust it. */
+  delivered(resource: EniAttachment, kind: ChangeKind): void {
+    this.guard.delivered(resource, kind);
   }
 
   async reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next> {
