@@ -19,8 +19,8 @@ export interface ResourceReads {
  * cache holds later is newer, such as someone's `kubectl delete` right after the operator's write. A
  * write that let the object go (its last finalizer removed on a deleted object), or an object the
  * informer saw deleted, is forgotten. Keys the operator never wrote read the cache.
- * Caveat: when the cache moves past the expected version without having delivered it (say, it did
- * before the write returned), the next read goes to the API server once, and expects what it returned.
+ * Caveat: when the cache moves past the expected version without having delivered it (it arrived
+ * before the write's answer did), the next read goes to the API server once, and expects what it returned.
  */
 export class StaleReadGuard {
   private readonly reads: ResourceReads;
