@@ -20,7 +20,6 @@ import type { Metrics } from "./observability/metrics.ts";
 /** The ECM client's settings that are not flags. */
 const ECM_TIMEOUT_MS = 10_000;
 const ECM_TRANSPORT_RETRIES = 2;
-const DESCRIBE_BATCH_WINDOW_MS = 20;
 /** A worker waits 0.5 s at most for an ECM turn; a later one returns 0.4 s ahead of it. */
 const TURNS = { maxWaitMs: 500, returnAheadMs: 400 };
 /** Every key is queued again this often, in case a watch missed an event. */
@@ -75,7 +74,7 @@ export function createController(
       resources: client,
       events: new EventRecorder(kc, logger, fence),
       calls: new CallTurns(ecm, TURNS),
-      observer: new DescribeBatcher(ecm, DESCRIBE_BATCH_WINDOW_MS),
+      observer: new DescribeBatcher(ecm),
       cached: (namespace, name) => findCached(informers, namespace, name),
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,

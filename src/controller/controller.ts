@@ -24,6 +24,8 @@ export interface Informer<T> {
 
 export interface Reconcile {
   reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next>;
+  /** Every change the informers deliver, whether or not it enqueues. */
+  delivered(resource: EniAttachment, kind: ChangeKind): void;
 }
 
 export interface ControllerOptions {
@@ -98,6 +100,7 @@ export class Controller {
   }
 
   private onResource(resource: EniAttachment, kind: ChangeKind): void {
+    this.options.reconciler.delivered(resource, kind);
     const key = keyOf(resource);
     if (kind === "delete") {
       this.seen.delete(key);

@@ -166,10 +166,27 @@ function settled(ctx: Context, observed: { attachedInstanceId: string }): Decisi
 function waiting(ctx: Context, observed: { attachedInstanceId: string }, message: string, pollMs: number): Decision {
   return {
     step: { kind: "none" },
-    status: status(ctx, { ...observed, phase: inProgressPhase(ctx) }, [readyInProgress(ctx, message), synced(ctx)]),
+    status: status(ctx, { ...observed, phase: inProgressPhase(ctx) }, waitingConditions(ctx, message)),
     events: [],
     next: { kind: "requeueAfter", ms: pollMs },
   };
+}
+
+/**
+ * While the current operation's accepted call awaits confirmation, Ready and Synced keep saying so: a
+ * transition on the way is no news, and rewording them would cost a status write per poll. A failure
+ * shown in either meanwhile (a failed Describe, say) is replaced, as in any other pass.
+ */
+function waitingConditions(ctx: Context, message: string): ConditionInput[] {
+  const awaiting = ctx.currentOperation && lastCallSucceeded(ctx);
+  const ready = findCondition(ctx.prev.conditions, "Ready");
+  const syncedBefore = findCondition(ctx.prev.conditions, "Synced");
+  const keepReady = awaiting && ready?.status === "False" && ready.reason === inProgressPhase(ctx);
+  const keepSynced = awaiting && syncedBefore?.status === "True";
+  return [
+    keepReady ? { ...ready, type: "Ready" } : readyInProgress(ctx, message),
+    keepSynced ? { ...syncedBefore, type: "Synced" } : synced(ctx),
+  ];
 }
 
 /** The last call was an invalid request for this generation of the spec: nothing is retried. */

@@ -43,6 +43,10 @@ export type Step =
 
 export interface Decision {
   readonly step: Step;
+  /**
+   * The status this pass leads to. With step removeFinalizer it is written only if the object
+   * survives the removal (another finalizer keeps it): one about to disappear is not written to.
+   */
   readonly status: EniAttachmentStatus;
   readonly events: readonly EventSpec[];
   readonly next: Next;

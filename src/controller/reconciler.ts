@@ -7,6 +7,7 @@ import type { CredentialSource } from "../ecm/credentials.ts";
 import type { EniObserver } from "../ecm/describe-batcher.ts";
 import { EcmError } from "../ecm/errors.ts";
 import type { StatusWrite } from "../kube/eniattachment-client.ts";
+import type { ChangeKind } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { decide, lifecycle, orphanedEvent } from "./decide.ts";
 import type { CallResult, Decision, Next, Observed } from "./decision.ts";
@@ -65,6 +66,11 @@ export class Reconciler {
     this.jitter = deps.jitter ?? Math.random;
   }
 
+  /** What the informer's cache now holds, so that reads after the operator's own writes can trust it. */
+  delivered(resource: EniAttachment, kind: ChangeKind): void {
+    this.guard.delivered(resource, kind);
+  }
+
   async reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next> {
     const { resources, events, calls } = this.deps;
     const key = keyFor(namespace, name);
@@ -117,25 +123,53 @@ export class Reconciler {
     }
 
     let current = resource;
-    for (let attempt = 1; !isDeepStrictEqual(current.status, decision.status); attempt += 1) {
-      const write = await resources.replaceStatus(current, decision.status);
-      if (write.kind === "written") {
-        current = this.guard.wrote(write.resource);
-        break;
-      }
-      // Someone wrote in between: decide again from the newer object, never write what the old one gave.
-      const fresh = attempt < STATUS_WRITE_ATTEMPTS ? await this.guard.fetch(...namespacedName(current)) : undefined;
-      if (!fresh || lifecycle(fresh) !== "reconcile") return AGAIN;
-      current = fresh;
-      decision = decideFor(fresh, lastCall);
-      if (decision.step.kind === "call") return AGAIN;
+    // An object about to disappear is not written to: its events and the finalizer removal come first.
+    if (decision.step.kind !== "removeFinalizer") {
+      const written = await this.writeStatus(resource, decision, (fresh) => {
+        if (lifecycle(fresh) !== "reconcile") return undefined;
+        const again = decideFor(fresh, lastCall);
+        return again.step.kind === "call" ? undefined : again;
+      });
+      if (!written) return AGAIN;
+      ({ current, decision } = written);
     }
     for (const event of decision.events) await events.record(current, event);
     if (decision.step.kind === "removeFinalizer") {
-      this.guard.wrote(await resources.removeFinalizer(current));
+      const survivor = this.guard.wrote(await resources.removeFinalizer(current));
       log.info("finalizer removed");
+      // Another finalizer keeps it: show the settled status rather than one still waiting for ECM.
+      if (survivor) {
+        await this.writeStatus(survivor, decision, (fresh) => {
+          const again = decideFor(fresh);
+          return again.step.kind === "removeFinalizer" ? again : undefined;
+        });
+      }
     }
     return decision.next;
+  }
+
+  /**
+   * Writes a decision's status unless the object holds it already. When someone wrote in between, it
+   * decides again from the newer object (`redecide`; undefined gives up) and never writes what the old
+   * one gave. Undefined when the write was given up.
+   */
+  private async writeStatus(
+    resource: EniAttachment,
+    decision: Decision,
+    redecide: (fresh: EniAttachment) => Decision | undefined,
+  ): Promise<{ current: EniAttachment; decision: Decision } | undefined> {
+    let current = resource;
+    let pending = decision;
+    for (let attempt = 1; !isDeepStrictEqual(current.status, pending.status); attempt += 1) {
+      const write = await this.deps.resources.replaceStatus(current, pending.status);
+      if (write.kind === "written") return { current: this.guard.wrote(write.resource), decision: pending };
+      const fresh = attempt < STATUS_WRITE_ATTEMPTS ? await this.guard.fetch(...namespacedName(current)) : undefined;
+      const again = fresh && redecide(fresh);
+      if (!fresh || !again) return undefined;
+      current = fresh;
+      pending = again;
+    }
+    return { current, decision: pending };
   }
 
   private async observe(resource: EniAttachment, source: CredentialSource): Promise<Observed> {

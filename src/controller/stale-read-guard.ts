@@ -1,4 +1,5 @@
 import type { EniAttachment } from "../api/eniattachment.ts";
+import type { ChangeKind } from "../kube/informer.ts";
 import { keyFor } from "./keys.ts";
 
 /** Reads the informer's copy, and the API server's. */
@@ -11,16 +12,19 @@ export interface ResourceReads {
  * Read-your-writes over an informer cache, a small form of client-go's mutation cache.
  *
  * Contract: after `wrote(object)`, `read` of that key returns the cached copy only once the cache
- * holds exactly the resourceVersion that write produced; until then it reads from the API server (and
- * waits for the version that read returned). So a decision about a cloud call never sees a status
- * older than the operator's own last write. A write that let the object go (its last finalizer
- * removed on a deleted object) is forgotten. Keys the operator never wrote read the cache.
- * Caveat: someone else's write in between makes the cached version differ for good; the next read
- * then goes to the API server once, and expects what it returned.
+ * holds the resourceVersion that write produced, or a later one; until then it reads from the API
+ * server (and waits for the version that read returned). So a decision about a cloud call never sees
+ * a status older than the operator's own last write. The informer tells of every version it caches
+ * (`delivered`); a watch delivers them in order, so once it showed the expected one, whatever the
+ * cache holds later is newer, such as someone's `kubectl delete` right after the operator's write. A
+ * write that let the object go (its last finalizer removed on a deleted object), or an object the
+ * informer saw deleted, is forgotten. Keys the operator never wrote read the cache.
+ * Caveat: when the cache moves past the expected version without having delivered it (it arrived
+ * before the write's answer did), the next read goes to the API server once, and expects what it returned.
  */
 export class StaleReadGuard {
   private readonly reads: ResourceReads;
-  /** The resourceVersion each key's last write (or API-server read) produced, until the cache shows it. */
+  /** The resourceVersion each key's last write (or API-server read) produced, until the informer delivers it. */
   private readonly expected = new Map<string, string>();
 
   constructor(reads: ResourceReads) {
@@ -45,6 +49,14 @@ export class StaleReadGuard {
     if (fresh?.metadata.resourceVersion) this.expected.set(key, fresh.metadata.resourceVersion);
     else this.expected.delete(key);
     return fresh;
+  }
+
+  /** The informer's cache now holds this version of the object, or has dropped it ("delete"). */
+  delivered(resource: EniAttachment, kind: ChangeKind): void {
+    const { namespace, name, resourceVersion } = resource.metadata;
+    if (!namespace || !name) return;
+    const key = keyFor(namespace, name);
+    if (kind === "delete" || this.expected.get(key) === resourceVersion) this.expected.delete(key);
   }
 
   /** Notes the version a write produced, and passes the object on. */

@@ -31,53 +31,66 @@ interface Batch {
   readonly region: string;
   credential: EcmCredential;
   readonly waiters: Map<string, Waiter[]>;
-  timer?: NodeJS.Timeout;
+}
+
+/** One (account, region): the calls in flight and the batch gathering behind them. */
+interface Line {
+  inFlight: number;
+  gathering: Batch | undefined;
 }
 
 /**
  * Coalesces the observations that many reconciles ask for into one DescribeNetworkInterfaces call per
  * account (the SecretId a credential resolves to) and region, up to 100 ids, so confirmation polls
- * cost a fraction of the Describe quota. A lone observation waits only `windowMs`.
+ * cost a fraction of the Describe quota. Nothing waits on a timer: with no call in flight an
+ * observation is sent at once; those that arrive while one is in flight (its limiter turn included)
+ * gather into the next batch, sent when a call finishes or as soon as it holds 100 ids.
  */
 export class DescribeBatcher implements EniObserver {
-  private readonly batches = new Map<string, Batch>();
+  private readonly lines = new Map<string, Line>();
   private readonly client: DescribeClient;
-  private readonly windowMs: number;
 
-  constructor(client: DescribeClient, windowMs: number) {
+  constructor(client: DescribeClient) {
     this.client = client;
-    this.windowMs = windowMs;
   }
 
   async observe(region: string, networkInterfaceId: string, source: CredentialSource): Promise<EniObservation> {
     const credential = await this.client.credential(DESCRIBE, source);
     const key = `${accountOf(credential)}\u0000${region}`;
-    let batch = this.batches.get(key);
-    if (batch) {
-      // The newest read of the account's credential signs the batch (a rotated key, say).
-      batch.credential = credential;
-    } else {
-      batch = { region, credential, waiters: new Map() };
-      this.batches.set(key, batch);
-      const scheduled = batch;
-      batch.timer = setTimeout(() => {
-        this.flush(key, scheduled);
-      }, this.windowMs);
+    const line = this.lineOf(key);
+    const batch = line.gathering ?? { region, credential, waiters: new Map() };
+    // The newest read of the account's credential signs the batch (a rotated key, say).
+    batch.credential = credential;
+    line.gathering = batch;
+    const answer = waitFor(batch, networkInterfaceId);
+    if (line.inFlight === 0 || batch.waiters.size >= MAX_IDS_PER_DESCRIBE) this.sendGathered(key, line);
+    return answer;
+  }
+
+  private lineOf(key: string): Line {
+    let line = this.lines.get(key);
+    if (!line) {
+      line = { inFlight: 0, gathering: undefined };
+      this.lines.set(key, line);
     }
-    const { promise, resolve, reject } = Promise.withResolvers<EniObservation>();
-    const waiters = batch.waiters.get(networkInterfaceId) ?? [];
-    waiters.push({ resolve, reject });
-    batch.waiters.set(networkInterfaceId, waiters);
-    if (batch.waiters.size >= MAX_IDS_PER_DESCRIBE) this.flush(key, batch);
-    return promise;
+    return line;
   }
 
-  private flush(key: string, batch: Batch): void {
-    clearTimeout(batch.timer);
-    if (this.batches.get(key) === batch) this.batches.delete(key);
-    void this.send(batch);
+  private sendGathered(key: string, line: Line): void {
+    const batch = line.gathering;
+    if (!batch) {
+      if (line.inFlight === 0) this.lines.delete(key);
+      return;
+    }
+    line.gathering = undefined;
+    line.inFlight += 1;
+    void this.send(batch).finally(() => {
+      line.inFlight -= 1;
+      this.sendGathered(key, line);
+    });
   }
 
+  /** Answers every waiter of the batch; never rejects, a failed call rejects its own waiters. */
   private async send(batch: Batch): Promise<void> {
     const ids = [...batch.waiters.keys()];
     try {
@@ -103,4 +116,13 @@ export class DescribeBatcher implements EniObserver {
       for (const waiters of batch.waiters.values()) for (const waiter of waiters) waiter.reject(error);
     }
   }
+}
+
+/** Adds a waiter for one id; the same id asked twice in a batch shares its answer. */
+function waitFor(batch: Batch, networkInterfaceId: string): Promise<EniObservation> {
+  const { promise, resolve, reject } = Promise.withResolvers<EniObservation>();
+  const waiters = batch.waiters.get(networkInterfaceId) ?? [];
+  waiters.push({ resolve, reject });
+  batch.waiters.set(networkInterfaceId, waiters);
+  return promise;
 }

@@ -3,6 +3,8 @@ import { inject } from "vitest";
 import { FINALIZER } from "../../src/api/eniattachment.ts";
 import { DEFAULT_CREDENTIAL, startEmulator } from "../emulator/server.ts";
 import { kubectl, testNamespace, userKubeconfig } from "../support/cluster.ts";
+import { eniAttachmentPrefix } from "../support/detach-audit.ts";
+import { field, recordEtcdHistory, type StoredVersion } from "../support/etcd-history.ts";
 import { startOperator, waitFor } from "../support/operator.ts";
 import { REGION, applyEniAttachment, condition, eniId, instanceId, useScenario } from "../support/scenario.ts";
 
@@ -91,6 +93,44 @@ describe("attaching, detaching and deleting", () => {
     const detaches = await s.calls(DETACH, eniId(4));
     expect(detaches.map((c) => c.code)).toEqual(["Success"]);
     expect(await s.get("to-delete")).toBeUndefined();
+  });
+
+  it("a deletion confirmed at the first look costs two writes: the status with the RequestId, then the finalizer", async () => {
+    // ECM finishes the detach before the first confirmation poll (300 ms after the call).
+    await s.emulator.control.settings({ detachDelayMs: 100 });
+    await s.emulator.control.addEnis([
+      { networkInterfaceId: eniId(5), ecmRegion: REGION, attachedInstanceId: instanceId(1) },
+    ]);
+    await s.create("two-writes", { networkInterfaceId: eniId(5) });
+    await s.waitFor("two-writes", (r) => r.status?.phase === "Attached");
+    const history = await recordEtcdHistory(inject("etcdUrl"), `${eniAttachmentPrefix(s.namespace)}two-writes`);
+    try {
+      const deleted = await kubectl(["delete", "enia", "two-writes", "-n", s.namespace, "--timeout=60s"]);
+      expect(deleted.code).toBe(0);
+      const versions = await waitFor(() => {
+        const all = history.versions;
+        return all.at(-1)?.object === undefined && all.length > 0 ? all : undefined;
+      });
+      const [detach] = await s.calls(DETACH, eniId(5));
+      expect(detach?.code).toBe("Success");
+      const metadata = (v: StoredVersion) => field(v.object, "metadata");
+      const status = (v: StoredVersion) => field(v.object, "status");
+      // kubectl's delete sets deletionTimestamp; then the operator writes the status once and removes
+      // the finalizer, which deletes the object.
+      expect(versions).toHaveLength(3);
+      const [marked, written, removed] = versions;
+      if (!marked || !written || !removed) throw new Error("missing versions");
+      expect(field(metadata(marked), "deletionTimestamp")).toBeTypeOf("string");
+      expect(field(status(marked), "requestId")).toBeUndefined();
+      expect(field(metadata(written), "finalizers")).toContain(FINALIZER);
+      expect(status(written)).toMatchObject({ phase: "Detaching", action: DETACH, requestId: detach?.requestId });
+      expect(removed.object).toBeUndefined();
+
+      const events = await s.events("two-writes");
+      expect(events).toMatch(new RegExp(`Detached.*${detach?.requestId ?? "missing"}`));
+    } finally {
+      history.stop();
+    }
   });
 
   it("exposes controller-runtime and ECM metrics on /metrics", async () => {

@@ -38,12 +38,16 @@ class FakeInformer<T extends { metadata?: { name?: string; namespace?: string } 
 /** Records each reconcile; answers with `next`, after `gate` resolves when one is set. */
 class FakeReconciler implements Reconcile {
   readonly runs: { key: string; credentialsChanged: boolean }[] = [];
+  readonly deliveries: string[] = [];
   next: Next = { kind: "waitForChange" };
   gate: Promise<void> | undefined;
   async reconcile(namespace: string, name: string, _log: unknown, credentialsChanged: boolean): Promise<Next> {
     this.runs.push({ key: `${namespace}/${name}`, credentialsChanged });
     if (this.gate) await this.gate;
     return this.next;
+  }
+  delivered(resource: EniAttachment, kind: ChangeKind): void {
+    this.deliveries.push(`${kind} ${resource.metadata.name ?? ""} ${resource.metadata.resourceVersion ?? ""}`);
   }
 }
 
@@ -108,6 +112,23 @@ describe("the controller", () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(s.reconciler.runs).toHaveLength(1);
     await s.controller.stop(0);
+  });
+
+  it("tells the reconciler of every change the informer caches, status-only ones and deletions too", () => {
+    const s = setup();
+    const at = (version: string) => (x: EniAttachment) => {
+      x.metadata.resourceVersion = version;
+    };
+    s.resources.emit(resource("a", at("5")), "add");
+    s.resources.emit(
+      resource("a", (x) => {
+        at("6")(x);
+        x.status = { phase: "Attached" };
+      }),
+      "update",
+    );
+    s.resources.emit(resource("a", at("7")), "delete");
+    expect(s.reconciler.deliveries).toEqual(["add a 5", "update a 6", "delete a 7"]);
   });
 
   it("serves deletions and detaches before routine work", async () => {

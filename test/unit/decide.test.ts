@@ -323,6 +323,57 @@ describe("a failed Describe while an accepted detach awaits confirmation", () =>
   });
 });
 
+describe("while an accepted detach awaits confirmation", () => {
+  /** The status written when the detach of a deleted, attached resource was accepted. */
+  function acceptedDetach(): EniAttachment {
+    const settled = run(eniAttachment().build(), attachedToUs).status;
+    const resource = eniAttachment().deleting().withStatus(settled).build();
+    const accepted = run(resource, attachedToUs, { lastCall: { ok: true, requestId: "req-1" } });
+    return eniAttachment().deleting().withStatus(accepted.status).build();
+  }
+
+  it("leaves the status as it is while ECM shows DETACHING or does not show the detach yet", () => {
+    const resource = acceptedDetach();
+    for (const eni of [detaching, attachedToUs]) {
+      const decision = run(resource, eni);
+      expect(decision.step).toEqual({ kind: "none" });
+      expect(decision.status).toEqual(resource.status);
+      expect(condition(decision, "Ready")?.message).toContain("req-1");
+      expect(decision.next.kind).toBe("requeueAfter");
+    }
+  });
+
+  it("still writes a real change: the instance ECM shows, or Synced recovering from a failed Describe", () => {
+    const resource = acceptedDetach();
+    const elsewhere = run(resource, { found: true, state: "DETACHING", attachedInstanceId: "ein-00000000" });
+    expect(elsewhere.status).toEqual({ ...resource.status, attachedInstanceId: "ein-00000000" });
+
+    const observed = { ok: false as const, failure: { code: "InternalError", message: "oops", requestId: "req-2" } };
+    const failedDescribe = decide({ resource, observed, now: NOW, jitter: 0.5 });
+    const recovered = run(eniAttachment().deleting().withStatus(failedDescribe.status).build(), detaching);
+    expect(condition(recovered, "Synced")).toMatchObject({ status: "True", reason: "Success" });
+    expect(condition(recovered, "Ready")).toEqual(condition(failedDescribe, "Ready"));
+  });
+
+  it("reports the transition when no call of this operation was accepted", () => {
+    const decision = run(eniAttachment().deleting().build(), detaching);
+    expect(condition(decision, "Ready")).toMatchObject({
+      status: "False",
+      reason: "Detaching",
+      message: `ECM reports ${ENI} as DETACHING`,
+    });
+  });
+
+  it("settles with the RequestId in the Detached event once Describe confirms", () => {
+    const decision = run(acceptedDetach(), unattached);
+    expect(decision.step).toEqual({ kind: "removeFinalizer" });
+    expect(decision.status).toMatchObject({ phase: "Detached", requestId: "req-1" });
+    expect(decision.events).toEqual([
+      expect.objectContaining({ reason: "Detached", message: expect.stringContaining("req-1") as string }),
+    ]);
+  });
+});
+
 describe("conditions", () => {
   it("keep lastTransitionTime while their status does not change, and carry observedGeneration", () => {
     const first = run(eniAttachment().detached().build(), attachedToUs, { lastCall: failed("InternalError") });

@@ -1,25 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DescribeBatcher, MAX_IDS_PER_DESCRIBE, type DescribeClient } from "../../src/ecm/describe-batcher.ts";
 import type { CredentialSource, EcmCredential } from "../../src/ecm/credentials.ts";
 import { EcmError } from "../../src/ecm/errors.ts";
 import type { DescribeResponse } from "../../src/ecm/responses.ts";
 
-const WINDOW_MS = 20;
-
-function source(secretId: string): CredentialSource {
-  return { getCredential: () => Promise.resolve({ secretId, secretKey: `key-of-${secretId}` }) };
+function source(secretId: string, secretKey = `key-of-${secretId}`): CredentialSource {
+  return { getCredential: () => Promise.resolve({ secretId, secretKey }) };
 }
 
-interface Sent {
-  account: string;
-  region: string;
-  ids: string[];
+interface Pending {
+  readonly account: string;
+  readonly secretKey: string;
+  readonly region: string;
+  readonly ids: string[];
+  /** ECM's answer: every id asked about is attached to ein-00000001, except ids ending in 9 (unknown). */
+  answer(): Promise<void>;
+  fail(code: string): Promise<void>;
 }
 
-/** ECM's Describe: every id it is asked about is attached to ein-00000001, except ids ending in 9 (unknown). */
+/** ECM's Describe, each call left pending until the test answers it. */
 class FakeDescribe implements DescribeClient {
-  readonly sent: Sent[] = [];
-  failWith: string | undefined;
+  readonly sent: Pending[] = [];
 
   credential(_action: "DescribeNetworkInterfaces", from: CredentialSource): Promise<EcmCredential> {
     return from.getCredential();
@@ -31,93 +32,153 @@ class FakeDescribe implements DescribeClient {
     credential: EcmCredential,
   ): Promise<DescribeResponse> {
     const ids = Array.isArray(params["NetworkInterfaceIds"]) ? params["NetworkInterfaceIds"].map(String) : [];
-    this.sent.push({ account: credential.secretId, region: String(params["EcmRegion"]), ids });
-    if (this.failWith) {
-      return Promise.reject(new EcmError("DescribeNetworkInterfaces", this.failWith, "injected", "req-x"));
-    }
-    return Promise.resolve({
-      RequestId: "req-1",
-      NetworkInterfaceSet: ids
-        .filter((id) => !id.endsWith("9"))
-        .map((id) => ({
-          NetworkInterfaceId: id,
-          State: "AVAILABLE" as const,
-          Attachment: { InstanceId: "ein-00000001" },
-        })),
+    const { promise, resolve, reject } = Promise.withResolvers<DescribeResponse>();
+    this.sent.push({
+      account: credential.secretId,
+      secretKey: credential.secretKey,
+      region: String(params["EcmRegion"]),
+      ids,
+      answer: () => {
+        resolve({
+          RequestId: "req-1",
+          NetworkInterfaceSet: ids
+            .filter((id) => !id.endsWith("9"))
+            .map((id) => ({
+              NetworkInterfaceId: id,
+              State: "AVAILABLE" as const,
+              Attachment: { InstanceId: "ein-00000001" },
+            })),
+        });
+        return settle();
+      },
+      fail: (code) => {
+        reject(new EcmError("DescribeNetworkInterfaces", code, "injected", "req-x"));
+        return settle();
+      },
     });
+    return promise;
+  }
+
+  callAt(index: number): Pending {
+    const pending = this.sent[index];
+    if (!pending) throw new Error(`no call ${String(index)}; ${String(this.sent.length)} were made`);
+    return pending;
+  }
+
+  idsPerCall(): number[] {
+    return this.sent.map((s) => s.ids.length);
   }
 }
 
+/** Lets every promise continuation run; no timer is involved anywhere. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i += 1) await Promise.resolve();
+}
+
 const eni = (n: number) => `eni-${String(n).padStart(8, "0")}`;
+const ATTACHED = { found: true, state: "AVAILABLE", attachedInstanceId: "ein-00000001" };
 
 describe("the Describe batcher", () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it("answers observations of one account and region with one call after the window", async () => {
+  it("sends a lone observation at once", async () => {
     const client = new FakeDescribe();
-    const batcher = new DescribeBatcher(client, WINDOW_MS);
-    const answers = Promise.all([1, 2, 9].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"))));
-    await vi.advanceTimersByTimeAsync(WINDOW_MS);
-    expect(client.sent).toEqual([{ account: "A", region: "ap-xian-ecm", ids: [eni(1), eni(2), eni(9)] }]);
-    expect(await answers).toEqual([
-      { found: true, state: "AVAILABLE", attachedInstanceId: "ein-00000001" },
-      { found: true, state: "AVAILABLE", attachedInstanceId: "ein-00000001" },
-      { found: false },
+    const batcher = new DescribeBatcher(client);
+    const answer = batcher.observe("ap-xian-ecm", eni(1), source("A"));
+    await settle();
+    expect(client.sent.map(({ account, region, ids }) => ({ account, region, ids }))).toEqual([
+      { account: "A", region: "ap-xian-ecm", ids: [eni(1)] },
     ]);
+    await client.callAt(0).answer();
+    expect(await answer).toEqual(ATTACHED);
   });
 
-  it("groups by account (the SecretId) and region, not by where the credential came from", async () => {
+  it("gathers the observations made while a call is in flight into one call, sent when it returns", async () => {
     const client = new FakeDescribe();
-    const batcher = new DescribeBatcher(client, WINDOW_MS);
+    const batcher = new DescribeBatcher(client);
+    const first = batcher.observe("ap-xian-ecm", eni(1), source("A"));
+    await settle();
+    const later = Promise.all([2, 3, 9].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"))));
+    await settle();
+    expect(client.idsPerCall()).toEqual([1]);
+    await client.callAt(0).answer();
+    expect(await first).toEqual(ATTACHED);
+    expect(client.sent[1]?.ids).toEqual([eni(2), eni(3), eni(9)]);
+    await client.callAt(1).answer();
+    expect(await later).toEqual([ATTACHED, ATTACHED, { found: false }]);
+    expect(client.sent).toHaveLength(2);
+  });
+
+  it("sends 100 gathered ids at once, and the rest when a call returns", async () => {
+    const client = new FakeDescribe();
+    const batcher = new DescribeBatcher(client);
+    void batcher.observe("ap-xian-ecm", eni(1), source("A"));
+    await settle();
+    const burst = Array.from({ length: 150 }, (_, n) => batcher.observe("ap-xian-ecm", eni(10 * n + 2), source("A")));
+    await settle();
+    expect(client.idsPerCall()).toEqual([1, MAX_IDS_PER_DESCRIBE]);
+    await client.callAt(0).answer();
+    expect(client.idsPerCall()).toEqual([1, MAX_IDS_PER_DESCRIBE, 50]);
+    await client.callAt(1).answer();
+    await client.callAt(2).answer();
+    expect(new Set(client.sent.slice(1).flatMap((s) => s.ids)).size).toBe(150);
+    expect((await Promise.all(burst)).every((o) => o.found)).toBe(true);
+  });
+
+  it("never puts two accounts (SecretIds) or two regions in one call, wherever the credential came from", async () => {
+    const client = new FakeDescribe();
+    const batcher = new DescribeBatcher(client);
     const sameAccountOtherSecret = source("A");
     void batcher.observe("ap-xian-ecm", eni(1), source("A"));
-    void batcher.observe("ap-xian-ecm", eni(2), sameAccountOtherSecret);
     void batcher.observe("ap-xian-ecm", eni(3), source("B"));
     void batcher.observe("ap-hangzhou-ecm", eni(4), source("A"));
-    await vi.advanceTimersByTimeAsync(WINDOW_MS);
-    expect(client.sent).toEqual([
-      { account: "A", region: "ap-xian-ecm", ids: [eni(1), eni(2)] },
+    await settle();
+    void batcher.observe("ap-xian-ecm", eni(2), sameAccountOtherSecret);
+    void batcher.observe("ap-xian-ecm", eni(5), source("B"));
+    void batcher.observe("ap-hangzhou-ecm", eni(6), source("A"));
+    await settle();
+    for (const pending of [...client.sent]) await pending.answer();
+    expect(client.sent.map(({ account, region, ids }) => ({ account, region, ids }))).toEqual([
+      { account: "A", region: "ap-xian-ecm", ids: [eni(1)] },
       { account: "B", region: "ap-xian-ecm", ids: [eni(3)] },
       { account: "A", region: "ap-hangzhou-ecm", ids: [eni(4)] },
+      { account: "A", region: "ap-xian-ecm", ids: [eni(2)] },
+      { account: "B", region: "ap-xian-ecm", ids: [eni(5)] },
+      { account: "A", region: "ap-hangzhou-ecm", ids: [eni(6)] },
     ]);
   });
 
-  it("sends a full batch of 100 ids at once and starts a new one for the 101st", async () => {
+  it("asks once for an interface observed twice in a batch, and answers both", async () => {
     const client = new FakeDescribe();
-    const batcher = new DescribeBatcher(client, WINDOW_MS);
-    for (let n = 0; n <= MAX_IDS_PER_DESCRIBE; n += 1)
-      void batcher.observe("ap-xian-ecm", eni(10 * n + 1), source("A"));
-    await vi.advanceTimersByTimeAsync(0);
-    expect(client.sent.map((s) => s.ids.length)).toEqual([MAX_IDS_PER_DESCRIBE]);
-    await vi.advanceTimersByTimeAsync(WINDOW_MS);
-    expect(client.sent.map((s) => s.ids.length)).toEqual([MAX_IDS_PER_DESCRIBE, 1]);
-  });
-
-  it("asks once for an interface observed twice, and answers both", async () => {
-    const client = new FakeDescribe();
-    const batcher = new DescribeBatcher(client, WINDOW_MS);
+    const batcher = new DescribeBatcher(client);
+    void batcher.observe("ap-xian-ecm", eni(2), source("A"));
+    await settle();
     const both = Promise.all([1, 1].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"))));
-    await vi.advanceTimersByTimeAsync(WINDOW_MS);
-    expect(client.sent[0]?.ids).toEqual([eni(1)]);
-    expect((await both).every((o) => o.found)).toBe(true);
+    await client.callAt(0).answer();
+    expect(client.sent[1]?.ids).toEqual([eni(1)]);
+    await client.callAt(1).answer();
+    expect(await both).toEqual([ATTACHED, ATTACHED]);
   });
 
-  it("fails every observation of a batch whose call failed, with the call's error", async () => {
+  it("signs the next batch with the newest credential read for the account", async () => {
     const client = new FakeDescribe();
-    client.failWith = "InternalError";
-    const batcher = new DescribeBatcher(client, WINDOW_MS);
-    const answers = [1, 2].map((n) =>
-      batcher.observe("ap-xian-ecm", eni(n), source("A")).catch((error: unknown) => error),
-    );
-    await vi.advanceTimersByTimeAsync(WINDOW_MS);
-    for (const answer of await Promise.all(answers)) {
-      expect(answer).toBeInstanceOf(EcmError);
-      expect(answer).toMatchObject({ code: "InternalError" });
-    }
+    const batcher = new DescribeBatcher(client);
+    void batcher.observe("ap-xian-ecm", eni(1), source("A", "old"));
+    await settle();
+    void batcher.observe("ap-xian-ecm", eni(2), source("A", "old"));
+    void batcher.observe("ap-xian-ecm", eni(3), source("A", "rotated"));
+    await client.callAt(0).answer();
+    expect(client.sent.map((s) => s.secretKey)).toEqual(["old", "rotated"]);
+  });
+
+  it("fails only the observations of the batch whose call failed, with the call's error", async () => {
+    const client = new FakeDescribe();
+    const batcher = new DescribeBatcher(client);
+    const first = batcher.observe("ap-xian-ecm", eni(1), source("A")).catch((error: unknown) => error);
+    await settle();
+    const next = Promise.all([2, 3].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"))));
+    await client.callAt(0).fail("InternalError");
+    expect(await first).toBeInstanceOf(EcmError);
+    expect(await first).toMatchObject({ code: "InternalError" });
+    await client.callAt(1).answer();
+    expect(await next).toEqual([ATTACHED, ATTACHED]);
   });
 });

@@ -36,8 +36,11 @@ function setup(resource: EniAttachment) {
     calls,
     observer,
     reconcile,
-    /** The informer catches up with the API server. */
-    syncCache: () => (cache = store.current("web")),
+    /** The informer catches up with the API server, and tells of the version it now holds. */
+    syncCache: () => {
+      cache = store.current("web");
+      if (cache) reconciler.delivered(cache, "update");
+    },
   };
 }
 
@@ -67,7 +70,44 @@ describe("the reconciler", () => {
     expect(s.journal.entries).toEqual([`describe ${ENI}`, "release team-a/web"]);
   });
 
-  it("lets a deleted resource go only once Describe shows the interface detached", async () => {
+  it("lets a deleted resource go once Describe shows it detached, writing only the RequestId and the finalizer", async () => {
+    const s = setup(eniAttachment().build());
+    s.observer.shows = attachedToUs;
+    await s.reconcile();
+    s.syncCache();
+    const deleted = s.store.current("web");
+    if (!deleted) throw new Error("no resource");
+    deleted.metadata.deletionTimestamp = NOW;
+    s.store.put(deleted);
+    s.syncCache();
+    s.journal.entries.length = 0;
+    s.calls.answers.push({ requestId: "req-d" });
+    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 300 });
+    // The informer showed the operator's last write before the deletion: the cache is trusted.
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      `${DETACH} ${ENI}`,
+      "status Detaching",
+      "event DetachRequested",
+    ]);
+    expect(s.store.current("web")?.status?.requestId).toBe("req-d");
+
+    s.syncCache();
+    s.journal.entries.length = 0;
+    s.observer.shows = { found: true, state: "DETACHING", attachedInstanceId: INSTANCE };
+    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 300 });
+    // ECM on its way to the result the status already waits for: nothing to write.
+    expect(s.journal.entries).toEqual([`describe ${ENI}`, "release team-a/web"]);
+
+    s.journal.entries.length = 0;
+    s.observer.shows = unattached;
+    expect(await s.reconcile()).toEqual({ kind: "waitForChange" });
+    expect(s.journal.entries).toEqual([`describe ${ENI}`, "release team-a/web", "event Detached", "removeFinalizer"]);
+    expect(s.events.recorded.at(-1)?.message).toContain("req-d");
+    expect(s.store.current("web")).toBeUndefined();
+  });
+
+  it("writes the settled status after letting go when another finalizer keeps the object", async () => {
     const detachAccepted = {
       phase: "Detaching" as const,
       action: DETACH,
@@ -76,23 +116,22 @@ describe("the reconciler", () => {
       attempts: 1,
       lastAttemptTime: secondsAgo(1),
     };
-    const s = setup(eniAttachment().deleting().withStatus(detachAccepted).build());
-    s.observer.shows = { found: true, state: "DETACHING", attachedInstanceId: INSTANCE };
-    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 1000 });
-    expect(s.journal.entries).toEqual([`describe ${ENI}`, "release team-a/web", "status Detaching"]);
-
-    s.syncCache();
-    s.journal.entries.length = 0;
+    const kept = eniAttachment().deleting().withStatus(detachAccepted).build();
+    kept.metadata.finalizers = [...(kept.metadata.finalizers ?? []), "example.com/keep"];
+    const s = setup(kept);
     s.observer.shows = unattached;
     expect(await s.reconcile()).toEqual({ kind: "waitForChange" });
     expect(s.journal.entries).toEqual([
       `describe ${ENI}`,
       "release team-a/web",
-      "status Detached",
       "event Detached",
       "removeFinalizer",
+      "status Detached",
     ]);
-    expect(s.store.current("web")).toBeUndefined();
+    expect(s.store.current("web")).toMatchObject({
+      metadata: { finalizers: ["example.com/keep"] },
+      status: { phase: "Detached", requestId: "req-d" },
+    });
   });
 
   it("lets an Orphan resource go without observing or calling ECM", async () => {

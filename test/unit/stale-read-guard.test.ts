@@ -52,6 +52,35 @@ describe("the stale-read guard", () => {
     expect(fetched).toEqual([]);
   });
 
+  it("trusts the cache once the informer delivered the version a write produced, whatever comes after", async () => {
+    const { guard, fetched, state } = setup(at("5"), at("7"));
+    guard.wrote(at("6"));
+    guard.delivered(at("6"), "update");
+    // Someone's kubectl delete, right after the operator's write.
+    state.cache = at("7", (r) => (r.metadata.deletionTimestamp = new Date()));
+    guard.delivered(state.cache, "update");
+    expect((await guard.read("team-a", "web"))?.metadata.resourceVersion).toBe("7");
+    expect(fetched).toEqual([]);
+  });
+
+  it("reads the API server when the informer delivered another version without having shown the write's", async () => {
+    const { guard, fetched, state } = setup(at("5"), at("7"));
+    guard.wrote(at("6"));
+    state.cache = at("7");
+    guard.delivered(state.cache, "update");
+    expect((await guard.read("team-a", "web"))?.metadata.resourceVersion).toBe("7");
+    expect(fetched).toEqual(["web"]);
+  });
+
+  it("forgets what it expected of an object the informer saw deleted", async () => {
+    const { guard, fetched, state } = setup(at("5"), at("7"));
+    guard.wrote(at("6"));
+    guard.delivered(at("5"), "delete");
+    state.cache = at("8");
+    expect((await guard.read("team-a", "web"))?.metadata.resourceVersion).toBe("8");
+    expect(fetched).toEqual([]);
+  });
+
   it("after someone else's write, expects what the API server returned", async () => {
     const { guard, fetched, state } = setup(at("5"), at("7"));
     guard.wrote(at("6"));
