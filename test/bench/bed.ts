@@ -1,6 +1,6 @@
 // The benchmark's test bed: its own control plane and emulator process, an operator process per phase
 // and namespace, and a watch that timestamps what happens to the resources.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,24 @@ export const ACCOUNTS = {
   b: { secretId: "AKIDbenchACCOUNTb000000000000000000", secretKey: "benchAccountBsecretKey0000000000" },
 };
 const CRD_DIR = fileURLToPath(new URL("../../crds", import.meta.url));
+const DOCKERFILE = fileURLToPath(new URL("../../Dockerfile", import.meta.url));
+const BUNDLE = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+
+/**
+ * The operator as the image runs it: the bundle `npm run build` made, with the Node.js flags of the
+ * Dockerfile's ENTRYPOINT (["/nodejs/bin/node", ...flags, "/app/dist/main.js"]), read from there so
+ * that the figures are those of what ships.
+ */
+function imageEntry(): { script: string; nodeArgs: string[] } {
+  const line = readFileSync(DOCKERFILE, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("ENTRYPOINT "));
+  const entrypoint: unknown = JSON.parse(line?.slice("ENTRYPOINT ".length) ?? "null");
+  if (!Array.isArray(entrypoint) || !entrypoint.every((a) => typeof a === "string") || entrypoint.length < 2) {
+    throw new Error(`the Dockerfile's ENTRYPOINT is not an exec-form array: ${line ?? "none"}`);
+  }
+  return { script: BUNDLE, nodeArgs: entrypoint.slice(1, -1) };
+}
 
 /** An ENI id of the pattern the CRD accepts, unique per n. */
 export function eniId(n: number): string {
@@ -217,6 +235,7 @@ export async function runOperator(
     credentials: DEFAULT_CREDENTIAL,
     extraArgs: ["--log-level=info", ...extraArgs],
     skipReadyWait: true,
+    entry: imageEntry(),
   });
   const readyAt = await waitFor(
     async () => ((await fetch(`${operator.probesUrl}/readyz`).catch(() => undefined))?.ok ? Date.now() : 0),

@@ -104,6 +104,7 @@ describe("attaching, detaching and deleting", () => {
     await s.create("two-writes", { networkInterfaceId: eniId(5) });
     await s.waitFor("two-writes", (r) => r.status?.phase === "Attached");
     const history = await recordEtcdHistory(inject("etcdUrl"), `${eniAttachmentPrefix(s.namespace)}two-writes`);
+    const logged = s.operator.logs.length;
     try {
       const deleted = await kubectl(["delete", "enia", "two-writes", "-n", s.namespace, "--timeout=60s"]);
       expect(deleted.code).toBe(0);
@@ -125,6 +126,14 @@ describe("attaching, detaching and deleting", () => {
       expect(field(metadata(written), "finalizers")).toContain(FINALIZER);
       expect(status(written)).toMatchObject({ phase: "Detaching", action: DETACH, requestId: detach?.requestId });
       expect(removed.object).toBeUndefined();
+      // Nor a write refused: a status write after the last finalizer went would find the object gone.
+      // The reconcile that removed it has finished once no worker is busy.
+      await waitFor(async () =>
+        /^controller_runtime_active_workers\{controller="eniattachment"\} 0$/m.test(
+          await (await fetch(s.operator.metricsUrl)).text(),
+        ),
+      );
+      expect(s.operator.logs.slice(logged).filter((l) => l.level >= 50 && l["name"] === "two-writes")).toEqual([]);
 
       const events = await s.events("two-writes");
       expect(events).toMatch(new RegExp(`Detached.*${detach?.requestId ?? "missing"}`));

@@ -8,7 +8,7 @@ import { satisfies } from "semver";
 import { afterAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-// Inside node_modules, so the build resolves the operator's dependencies as an installed package would.
+// The bundle needs no node_modules beside it: only package.json one directory above, for engines.
 const OUT = fileURLToPath(new URL("../../node_modules/.cache/eni-operator-node-version/", import.meta.url));
 const ENGINES = ">=24.11.0";
 
@@ -34,13 +34,11 @@ describe("starting on a Node.js older than engines", () => {
     `refuses with one line naming both versions (system Node.js ${old?.version ?? "absent"})`,
     async () => {
       await mkdir(OUT, { recursive: true });
-      await promisify(execFile)(process.execPath, [
-        `${ROOT}/node_modules/typescript/bin/tsc`,
-        "-p",
-        `${ROOT}/tsconfig.build.json`,
-        "--outDir",
-        `${OUT}dist`,
-      ]);
+      await promisify(execFile)(
+        process.execPath,
+        [`${ROOT}/node_modules/rolldown/bin/cli.mjs`, "-c", "rolldown.config.ts", "--dir", `${OUT}dist`],
+        { cwd: ROOT },
+      );
       await copyFile(`${ROOT}/package.json`, `${OUT}package.json`);
       const run = spawnSync(old?.path ?? "", [`${OUT}dist/main.js`, "--help"], { encoding: "utf8" });
       expect(run.stderr).toBe(

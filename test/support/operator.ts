@@ -17,6 +17,8 @@ export interface OperatorOptions {
   env?: Readonly<Record<string, string>>;
   /** Resolve once the process serves its probes, before /readyz is true. */
   skipReadyWait?: boolean;
+  /** The script to run instead of src/main.ts (the built dist/main.js), and Node.js flags before it. */
+  entry?: { script: string; nodeArgs: readonly string[] };
 }
 
 export interface LogLine {
@@ -46,7 +48,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const child = spawn(
     process.execPath,
     [
-      MAIN,
+      ...(options.entry?.nodeArgs ?? []),
+      options.entry?.script ?? MAIN,
       `--kubeconfig=${options.kubeconfig}`,
       `--watch-namespace=${options.namespace}`,
       `--ecm-endpoint=${options.ecmEndpoint}`,
