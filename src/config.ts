@@ -36,7 +36,7 @@ const FLAGS = {
   "leader-elect": { env: "LEADER_ELECT", default: "false" }, // --leader-elect alone means true
   "leader-election-namespace": { env: "LEADER_ELECTION_NAMESPACE", default: "" },
   "leader-election-id": { env: "LEADER_ELECTION_ID", default: "eni-operator.ecm.eni-operator.io" },
-  "max-concurrent-reconciles": { env: "MAX_CONCURRENT_RECONCILES", default: "50" },
+  "max-concurrent-reconciles": { env: "MAX_CONCURRENT_RECONCILES", default: "100" },
   "ecm-endpoint": { env: "ECM_ENDPOINT", default: "https://ecm.tencentcloudapi.com" },
   "sts-endpoint": { env: "STS_ENDPOINT", default: "https://sts.tencentcloudapi.com" },
   "ecm-qps": { env: "ECM_QPS", default: "20" },

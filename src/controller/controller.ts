@@ -7,7 +7,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { targetOf } from "./status.ts";
 import { keyOf } from "./keys.ts";
-import type { Next } from "./decision.ts";
+import type { Next, Trigger } from "./decision.ts";
 import { WorkQueue, type Priority } from "./workqueue.ts";
 
 export const CONTROLLER_NAME = "eniattachment";
@@ -23,7 +23,7 @@ export interface Informer<T> {
 }
 
 export interface Reconcile {
-  reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next>;
+  reconcile(namespace: string, name: string, log: Logger, trigger: Trigger): Promise<Next>;
   /** Every change the informers deliver, whether or not it enqueues. */
   delivered(resource: EniAttachment, kind: ChangeKind): void;
 }
@@ -49,6 +49,8 @@ export class Controller {
   private readonly options: ControllerOptions;
   private readonly seen = new Map<string, string>();
   private readonly credentialsChanged = new Set<string>();
+  /** Keys queued by a change of their object since their last reconcile. */
+  private readonly changed = new Set<string>();
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
 
@@ -110,6 +112,7 @@ export class Controller {
     const fingerprint = JSON.stringify([generation, deletionTimestamp, finalizers]);
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);
+    this.changed.add(key);
     this.enqueue(resource);
   }
 
@@ -147,13 +150,14 @@ export class Controller {
     const [namespace = "", name = ""] = key.split("/");
     const log = logger.child({ namespace, name, reconcileId: randomUUID() });
     const credentialsChanged = this.credentialsChanged.delete(key);
+    const changed = this.changed.delete(key);
     const controller = CONTROLLER_NAME;
     const stopTimer = metrics.reconcileTime.startTimer({ controller });
     const stopWork = metrics.workDuration.startTimer({ name: controller });
     metrics.activeWorkers.inc({ controller });
     const priority = this.cachedPriority(namespace, name);
     try {
-      const next = await reconciler.reconcile(namespace, name, log, credentialsChanged);
+      const next = await reconciler.reconcile(namespace, name, log, { changed, credentialsChanged });
       switch (next.kind) {
         case "requeueAfter":
           this.queue.forget(key);

@@ -30,6 +30,14 @@ export interface DecisionInput {
   readonly jitter: number;
 }
 
+/** What queued a key since its last reconcile. */
+export interface Trigger {
+  /** The object changed (or appeared): someone is waiting on the answer, so ECM is asked at once. */
+  readonly changed: boolean;
+  /** The credentials Secret changed: a credentials failure is retried now. */
+  readonly credentialsChanged: boolean;
+}
+
 export type Next =
   | { readonly kind: "requeueAfter"; readonly ms: number }
   /** The work queue's per-key exponential backoff, for failures that leave no trace in status. */

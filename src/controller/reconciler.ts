@@ -4,13 +4,13 @@ import type { EventSpec } from "../api/event-spec.ts";
 import type { MutatingAction } from "../ecm/actions.ts";
 import type { MutatingCalls } from "../ecm/call-turns.ts";
 import type { CredentialSource } from "../ecm/credentials.ts";
-import type { EniObserver } from "../ecm/describe-batcher.ts";
+import type { EniObserver, Urgency } from "../ecm/describe-batcher.ts";
 import { EcmError } from "../ecm/errors.ts";
 import type { StatusWrite } from "../kube/eniattachment-client.ts";
 import type { ChangeKind } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { decide, lifecycle, orphanedEvent } from "./decide.ts";
-import type { CallResult, Decision, Next, Observed } from "./decision.ts";
+import type { CallResult, Decision, Next, Observed, Trigger } from "./decision.ts";
 import { keyFor } from "./keys.ts";
 import { StaleReadGuard } from "./stale-read-guard.ts";
 
@@ -71,7 +71,7 @@ export class Reconciler {
     this.guard.delivered(resource, kind);
   }
 
-  async reconcile(namespace: string, name: string, log: Logger, credentialsChanged: boolean): Promise<Next> {
+  async reconcile(namespace: string, name: string, log: Logger, trigger: Trigger): Promise<Next> {
     const { resources, events, calls } = this.deps;
     const key = keyFor(namespace, name);
     const resource = await this.guard.read(namespace, name);
@@ -90,22 +90,22 @@ export class Reconciler {
         log.info("released without detaching (deletionPolicy Orphan)");
         return WAIT;
       case "addFinalizer":
-        return this.apply(key, this.guard.wrote(await resources.addFinalizer(resource)), log, credentialsChanged);
+        return this.apply(key, this.guard.wrote(await resources.addFinalizer(resource)), log, trigger);
       case "reconcile":
-        return this.apply(key, resource, log, credentialsChanged);
+        return this.apply(key, resource, log, trigger);
     }
   }
 
-  private async apply(key: string, resource: EniAttachment, log: Logger, credentialsChanged: boolean): Promise<Next> {
+  private async apply(key: string, resource: EniAttachment, log: Logger, trigger: Trigger): Promise<Next> {
     const { resources, events, calls } = this.deps;
     const source = this.deps.credentialsFor(resource);
-    const observed = await this.observe(resource, source);
+    const observed = await this.observe(resource, source, trigger.changed ? "now" : "soon");
     const jitter = this.jitter();
     const decideFor = (current: EniAttachment, lastCall?: CallResult): Decision =>
       decide({
         resource: current,
         observed,
-        credentialsChanged,
+        credentialsChanged: trigger.credentialsChanged,
         now: this.now(),
         jitter,
         ...(lastCall ? { lastCall } : {}),
@@ -172,10 +172,10 @@ export class Reconciler {
     return { current, decision: pending };
   }
 
-  private async observe(resource: EniAttachment, source: CredentialSource): Promise<Observed> {
+  private async observe(resource: EniAttachment, source: CredentialSource, urgency: Urgency): Promise<Observed> {
     const { ecmRegion, networkInterfaceId } = resource.spec;
     try {
-      return { ok: true, eni: await this.deps.observer.observe(ecmRegion, networkInterfaceId, source) };
+      return { ok: true, eni: await this.deps.observer.observe(ecmRegion, networkInterfaceId, source, urgency) };
     } catch (error) {
       return { ok: false, failure: failureOf(error) };
     }

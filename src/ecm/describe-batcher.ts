@@ -6,9 +6,23 @@ import { DescribeResponseSchema, type DescribeResponse } from "./responses.ts";
 /** ECM answers at most 100 ids per DescribeNetworkInterfaces call. */
 export const MAX_IDS_PER_DESCRIBE = 100;
 
+/**
+ * How soon an observation is wanted: "now" for a change a user just made (a deletion waits on it),
+ * "soon" for a scheduled look (a confirmation poll), which may wait POLL_GATHER_MS to share a call.
+ */
+export type Urgency = "now" | "soon";
+
+/** A scheduled look waits this long at most for others to share its Describe call. */
+export const POLL_GATHER_MS = 250;
+
 /** What an observer of one interface needs. Throws EcmError. */
 export interface EniObserver {
-  observe(region: string, networkInterfaceId: string, source: CredentialSource): Promise<EniObservation>;
+  observe(
+    region: string,
+    networkInterfaceId: string,
+    source: CredentialSource,
+    urgency: Urgency,
+  ): Promise<EniObservation>;
 }
 
 /** The part of the ECM client the batcher uses. */
@@ -37,14 +51,18 @@ interface Batch {
 interface Line {
   inFlight: number;
   gathering: Batch | undefined;
+  /** Sends a batch of scheduled looks that no call in flight or urgent look will take along. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
  * Coalesces the observations that many reconciles ask for into one DescribeNetworkInterfaces call per
  * account (the SecretId a credential resolves to) and region, up to 100 ids, so confirmation polls
- * cost a fraction of the Describe quota. Nothing waits on a timer: with no call in flight an
- * observation is sent at once; those that arrive while one is in flight (its limiter turn included)
- * gather into the next batch, sent when a call finishes or as soon as it holds 100 ids.
+ * cost a fraction of the Describe quota. An urgent observation never waits on a timer: with no call
+ * in flight it is sent at once. Those that arrive while one is in flight (its limiter turn included)
+ * gather into the next batch, sent when a call finishes or as soon as it holds 100 ids. A scheduled
+ * look with nothing in flight waits POLL_GATHER_MS at most for others: polls spread over time (one
+ * per detach, at the quota's pace) would otherwise cost one call each.
  */
 export class DescribeBatcher implements EniObserver {
   private readonly lines = new Map<string, Line>();
@@ -54,7 +72,12 @@ export class DescribeBatcher implements EniObserver {
     this.client = client;
   }
 
-  async observe(region: string, networkInterfaceId: string, source: CredentialSource): Promise<EniObservation> {
+  async observe(
+    region: string,
+    networkInterfaceId: string,
+    source: CredentialSource,
+    urgency: Urgency,
+  ): Promise<EniObservation> {
     const credential = await this.client.credential(DESCRIBE, source);
     const key = `${accountOf(credential)}\u0000${region}`;
     const line = this.lineOf(key);
@@ -63,20 +86,28 @@ export class DescribeBatcher implements EniObserver {
     batch.credential = credential;
     line.gathering = batch;
     const answer = waitFor(batch, networkInterfaceId);
-    if (line.inFlight === 0 || batch.waiters.size >= MAX_IDS_PER_DESCRIBE) this.sendGathered(key, line);
+    if (batch.waiters.size >= MAX_IDS_PER_DESCRIBE || (line.inFlight === 0 && urgency === "now")) {
+      this.sendGathered(key, line);
+    } else if (line.inFlight === 0) {
+      line.timer ??= setTimeout(() => {
+        this.sendGathered(key, line);
+      }, POLL_GATHER_MS);
+    }
     return answer;
   }
 
   private lineOf(key: string): Line {
     let line = this.lines.get(key);
     if (!line) {
-      line = { inFlight: 0, gathering: undefined };
+      line = { inFlight: 0, gathering: undefined, timer: undefined };
       this.lines.set(key, line);
     }
     return line;
   }
 
   private sendGathered(key: string, line: Line): void {
+    clearTimeout(line.timer);
+    line.timer = undefined;
     const batch = line.gathering;
     if (!batch) {
       if (line.inFlight === 0) this.lines.delete(key);

@@ -104,6 +104,8 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    // The event-loop delay histogram samples every 10 ms by default: 100 wake-ups a second, most of an
+    // idle operator's CPU. Every 100 ms still shows any delay that matters to a reconcile.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
   }
 }

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     for (const count of o.adoption) {
       if (largest) await largest.run.operator.stop();
       progress(`adoption: ${count} resources`);
-      const result = await adoption(bed, count, o.idleMs, base.heap);
+      const result = await adoption(bed, count, o.idleMs, base.liveHeap);
       rows.push(...result.rows);
       largest = result.adopted;
     }

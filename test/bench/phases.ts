@@ -17,7 +17,7 @@ import {
   type OperatorRun,
   type ResourceSpec,
 } from "./bed.ts";
-import { apiWrites, cpuSeconds, heapUsedBytes, memory } from "./probes.ts";
+import { apiWrites, cpuSeconds, heapUsedBytes, liveHeapBytes, memory } from "./probes.ts";
 
 const QUOTA = 20;
 const DETACH = "DetachNetworkInterface";
@@ -25,6 +25,9 @@ const DESCRIBE = "DescribeNetworkInterfaces";
 const MIB = 1024 * 1024;
 /** After the work is done and before idle figures are taken: late events and logs are written. */
 const SETTLE_MS = 3_000;
+/** Idle begins once a second passes with at most this much CPU (late events, GC), within IDLE_WAIT_MS. */
+const QUIET_CPU_SECONDS = 0.01;
+const IDLE_WAIT_MS = 60_000;
 
 /** One line of the table: a figure, what it measured, and its target when it has one. */
 export interface Row {
@@ -78,14 +81,25 @@ async function stopped(run: OperatorRun): Promise<void> {
   if (code !== 0) throw new Error(`the operator exited with ${String(code)}: ${run.operator.stderr().slice(-2000)}`);
 }
 
-/** Idle figures of a running operator: CPU over `idleMs` after a settling pause, then RSS and heap. */
+/**
+ * Idle figures of a running operator, once its work has died down: CPU over `idleMs`, RSS, the heap in
+ * use (garbage included), then the live heap after a full collection.
+ */
 async function idle(run: OperatorRun, idleMs: number) {
-  await sleep(SETTLE_MS);
+  const settling = Date.now();
+  for (let last = await cpuSeconds(run.pid); Date.now() - settling < IDLE_WAIT_MS;) {
+    await sleep(1_000);
+    const now = await cpuSeconds(run.pid);
+    if (now - last <= QUIET_CPU_SECONDS) break;
+    last = now;
+  }
+  const quietAfterMs = Date.now() - settling;
   const before = await cpuSeconds(run.pid);
   await sleep(idleMs);
   const cpu = (await cpuSeconds(run.pid)) - before;
   const { rss } = await memory(run.pid);
-  return { cpu, rss, heap: await heapUsedBytes(run.operator.metricsUrl) };
+  const heap = await heapUsedBytes(run.operator.metricsUrl);
+  return { cpu, rss, heap, live: await liveHeapBytes(run.pid), quietAfterMs };
 }
 
 /** N single deletions, one at a time, each on an idle operator. */
@@ -195,7 +209,7 @@ export async function adoption(
   bed: Bed,
   count: number,
   idleMs: number,
-  baselineHeap: number,
+  baselineLiveHeap: number,
 ): Promise<{ rows: Row[]; adopted: Adopted }> {
   const phase = `adoption (${count} resources)`;
   const namespace = `bench-adoption-${count}`;
@@ -217,13 +231,14 @@ export async function adoption(
     count >= 10_000 ? atMost(phase, "idle RSS", still.rss, 150 * MIB, mib) : info(phase, "idle RSS", mib(still.rss)),
     atMost(
       phase,
-      "heap used per resource (idle, above the empty operator's)",
-      (still.heap - baselineHeap) / count,
+      "live heap per resource (above the empty operator's)",
+      (still.live - baselineLiveHeap) / count,
       4096,
       (v) => `${(v / 1024).toFixed(2)} KiB`,
     ),
-    info(phase, "heap used (idle)", mib(still.heap)),
+    info(phase, "heap: live / in use (idle)", `${mib(still.live)} / ${mib(still.heap)}`),
     atMost(phase, `idle CPU over ${idleMs / 1000} s`, still.cpu, (0.05 * idleMs) / 20_000, (v) => `${v.toFixed(2)} s`),
+    info(phase, "idle from (after all Ready)", s(still.quietAfterMs / 1000)),
   ];
   return { rows, adopted: { namespace, count, run } };
 }
@@ -270,7 +285,7 @@ export async function restart(bed: Bed, adopted: Adopted, idleMs: number): Promi
 }
 
 /** The operator on an empty namespace: the heap every per-resource figure is measured above. */
-export async function empty(bed: Bed, idleMs: number): Promise<{ rows: Row[]; heap: number }> {
+export async function empty(bed: Bed, idleMs: number): Promise<{ rows: Row[]; liveHeap: number }> {
   const namespace = "bench-empty";
   await createNamespace(bed, namespace);
   const run = await runOperator(bed, namespace);
@@ -281,8 +296,8 @@ export async function empty(bed: Bed, idleMs: number): Promise<{ rows: Row[]; he
     rows: [
       atMost(phase, "start → ready", (run.readyAt - run.spawnedAt) / 1000, 5, s),
       info(phase, "idle RSS", mib(still.rss)),
-      info(phase, "heap used (idle)", mib(still.heap)),
+      info(phase, "heap: live / in use (idle)", `${mib(still.live)} / ${mib(still.heap)}`),
     ],
-    heap: still.heap,
+    liveHeap: still.live,
   };
 }

@@ -2,7 +2,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
 import { Controller, type Informer, type Reconcile } from "../../src/controller/controller.ts";
-import type { Next } from "../../src/controller/decision.ts";
+import type { Next, Trigger } from "../../src/controller/decision.ts";
 import type { ChangeHandler, ChangeKind } from "../../src/kube/informer.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
 import { eniAttachment } from "./fixtures.ts";
@@ -37,12 +37,12 @@ class FakeInformer<T extends { metadata?: { name?: string; namespace?: string } 
 
 /** Records each reconcile; answers with `next`, after `gate` resolves when one is set. */
 class FakeReconciler implements Reconcile {
-  readonly runs: { key: string; credentialsChanged: boolean }[] = [];
+  readonly runs: ({ key: string } & Trigger)[] = [];
   readonly deliveries: string[] = [];
   next: Next = { kind: "waitForChange" };
   gate: Promise<void> | undefined;
-  async reconcile(namespace: string, name: string, _log: unknown, credentialsChanged: boolean): Promise<Next> {
-    this.runs.push({ key: `${namespace}/${name}`, credentialsChanged });
+  async reconcile(namespace: string, name: string, _log: unknown, trigger: Trigger): Promise<Next> {
+    this.runs.push({ key: `${namespace}/${name}`, ...trigger });
     if (this.gate) await this.gate;
     return this.next;
   }
@@ -186,6 +186,8 @@ describe("the controller", () => {
     expect(s.reconciler.runs).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(s.reconciler.runs).toHaveLength(2);
+    // The change is urgent (ECM is asked at once); the scheduled pass after it is not.
+    expect(s.reconciler.runs.map((run) => run.changed)).toEqual([true, false]);
     await s.controller.stop(0);
   });
 
@@ -212,7 +214,7 @@ describe("the controller", () => {
     await vi.advanceTimersByTimeAsync(0);
     s.secrets.emit({ metadata: { name: "ecm", namespace: "team-a" } }, "update");
     await vi.advanceTimersByTimeAsync(0);
-    expect(s.reconciler.runs.slice(2)).toEqual([{ key: "team-a/a", credentialsChanged: true }]);
+    expect(s.reconciler.runs.slice(2)).toEqual([{ key: "team-a/a", changed: false, credentialsChanged: true }]);
     await s.controller.stop(0);
   });
 

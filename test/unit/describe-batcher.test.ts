@@ -1,5 +1,10 @@
-import { describe, expect, it } from "vitest";
-import { DescribeBatcher, MAX_IDS_PER_DESCRIBE, type DescribeClient } from "../../src/ecm/describe-batcher.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  DescribeBatcher,
+  MAX_IDS_PER_DESCRIBE,
+  POLL_GATHER_MS,
+  type DescribeClient,
+} from "../../src/ecm/describe-batcher.ts";
 import type { CredentialSource, EcmCredential } from "../../src/ecm/credentials.ts";
 import { EcmError } from "../../src/ecm/errors.ts";
 import type { DescribeResponse } from "../../src/ecm/responses.ts";
@@ -82,7 +87,7 @@ describe("the Describe batcher", () => {
   it("sends a lone observation at once", async () => {
     const client = new FakeDescribe();
     const batcher = new DescribeBatcher(client);
-    const answer = batcher.observe("ap-xian-ecm", eni(1), source("A"));
+    const answer = batcher.observe("ap-xian-ecm", eni(1), source("A"), "now");
     await settle();
     expect(client.sent.map(({ account, region, ids }) => ({ account, region, ids }))).toEqual([
       { account: "A", region: "ap-xian-ecm", ids: [eni(1)] },
@@ -94,9 +99,9 @@ describe("the Describe batcher", () => {
   it("gathers the observations made while a call is in flight into one call, sent when it returns", async () => {
     const client = new FakeDescribe();
     const batcher = new DescribeBatcher(client);
-    const first = batcher.observe("ap-xian-ecm", eni(1), source("A"));
+    const first = batcher.observe("ap-xian-ecm", eni(1), source("A"), "now");
     await settle();
-    const later = Promise.all([2, 3, 9].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"))));
+    const later = Promise.all([2, 3, 9].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"), "now")));
     await settle();
     expect(client.idsPerCall()).toEqual([1]);
     await client.callAt(0).answer();
@@ -110,9 +115,11 @@ describe("the Describe batcher", () => {
   it("sends 100 gathered ids at once, and the rest when a call returns", async () => {
     const client = new FakeDescribe();
     const batcher = new DescribeBatcher(client);
-    void batcher.observe("ap-xian-ecm", eni(1), source("A"));
+    void batcher.observe("ap-xian-ecm", eni(1), source("A"), "now");
     await settle();
-    const burst = Array.from({ length: 150 }, (_, n) => batcher.observe("ap-xian-ecm", eni(10 * n + 2), source("A")));
+    const burst = Array.from({ length: 150 }, (_, n) =>
+      batcher.observe("ap-xian-ecm", eni(10 * n + 2), source("A"), "now"),
+    );
     await settle();
     expect(client.idsPerCall()).toEqual([1, MAX_IDS_PER_DESCRIBE]);
     await client.callAt(0).answer();
@@ -127,13 +134,13 @@ describe("the Describe batcher", () => {
     const client = new FakeDescribe();
     const batcher = new DescribeBatcher(client);
     const sameAccountOtherSecret = source("A");
-    void batcher.observe("ap-xian-ecm", eni(1), source("A"));
-    void batcher.observe("ap-xian-ecm", eni(3), source("B"));
-    void batcher.observe("ap-hangzhou-ecm", eni(4), source("A"));
+    void batcher.observe("ap-xian-ecm", eni(1), source("A"), "now");
+    void batcher.observe("ap-xian-ecm", eni(3), source("B"), "now");
+    void batcher.observe("ap-hangzhou-ecm", eni(4), source("A"), "now");
     await settle();
-    void batcher.observe("ap-xian-ecm", eni(2), sameAccountOtherSecret);
-    void batcher.observe("ap-xian-ecm", eni(5), source("B"));
-    void batcher.observe("ap-hangzhou-ecm", eni(6), source("A"));
+    void batcher.observe("ap-xian-ecm", eni(2), sameAccountOtherSecret, "now");
+    void batcher.observe("ap-xian-ecm", eni(5), source("B"), "now");
+    void batcher.observe("ap-hangzhou-ecm", eni(6), source("A"), "now");
     await settle();
     for (const pending of [...client.sent]) await pending.answer();
     expect(client.sent.map(({ account, region, ids }) => ({ account, region, ids }))).toEqual([
@@ -149,9 +156,9 @@ describe("the Describe batcher", () => {
   it("asks once for an interface observed twice in a batch, and answers both", async () => {
     const client = new FakeDescribe();
     const batcher = new DescribeBatcher(client);
-    void batcher.observe("ap-xian-ecm", eni(2), source("A"));
+    void batcher.observe("ap-xian-ecm", eni(2), source("A"), "now");
     await settle();
-    const both = Promise.all([1, 1].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"))));
+    const both = Promise.all([1, 1].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"), "now")));
     await client.callAt(0).answer();
     expect(client.sent[1]?.ids).toEqual([eni(1)]);
     await client.callAt(1).answer();
@@ -161,10 +168,10 @@ describe("the Describe batcher", () => {
   it("signs the next batch with the newest credential read for the account", async () => {
     const client = new FakeDescribe();
     const batcher = new DescribeBatcher(client);
-    void batcher.observe("ap-xian-ecm", eni(1), source("A", "old"));
+    void batcher.observe("ap-xian-ecm", eni(1), source("A", "old"), "now");
     await settle();
-    void batcher.observe("ap-xian-ecm", eni(2), source("A", "old"));
-    void batcher.observe("ap-xian-ecm", eni(3), source("A", "rotated"));
+    void batcher.observe("ap-xian-ecm", eni(2), source("A", "old"), "now");
+    void batcher.observe("ap-xian-ecm", eni(3), source("A", "rotated"), "now");
     await client.callAt(0).answer();
     expect(client.sent.map((s) => s.secretKey)).toEqual(["old", "rotated"]);
   });
@@ -172,13 +179,60 @@ describe("the Describe batcher", () => {
   it("fails only the observations of the batch whose call failed, with the call's error", async () => {
     const client = new FakeDescribe();
     const batcher = new DescribeBatcher(client);
-    const first = batcher.observe("ap-xian-ecm", eni(1), source("A")).catch((error: unknown) => error);
+    const first = batcher.observe("ap-xian-ecm", eni(1), source("A"), "now").catch((error: unknown) => error);
     await settle();
-    const next = Promise.all([2, 3].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"))));
+    const next = Promise.all([2, 3].map((n) => batcher.observe("ap-xian-ecm", eni(n), source("A"), "now")));
     await client.callAt(0).fail("InternalError");
     expect(await first).toBeInstanceOf(EcmError);
     expect(await first).toMatchObject({ code: "InternalError" });
     await client.callAt(1).answer();
     expect(await next).toEqual([ATTACHED, ATTACHED]);
+  });
+
+  describe("scheduled looks (confirmation polls)", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it(`wait at most ${POLL_GATHER_MS} ms for others, and go out together`, async () => {
+      vi.useFakeTimers();
+      const client = new FakeDescribe();
+      const batcher = new DescribeBatcher(client);
+      const first = batcher.observe("ap-xian-ecm", eni(1), source("A"), "soon");
+      await vi.advanceTimersByTimeAsync(POLL_GATHER_MS - 100);
+      const second = batcher.observe("ap-xian-ecm", eni(2), source("A"), "soon");
+      await vi.advanceTimersByTimeAsync(99);
+      expect(client.sent).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(client.idsPerCall()).toEqual([2]);
+      await client.callAt(0).answer();
+      expect(await Promise.all([first, second])).toEqual([ATTACHED, ATTACHED]);
+    });
+
+    it("go at once with an urgent observation, which never waits for them", async () => {
+      vi.useFakeTimers();
+      const client = new FakeDescribe();
+      const batcher = new DescribeBatcher(client);
+      void batcher.observe("ap-xian-ecm", eni(1), source("A"), "soon");
+      await vi.advanceTimersByTimeAsync(10);
+      void batcher.observe("ap-xian-ecm", eni(2), source("A"), "now");
+      await vi.advanceTimersByTimeAsync(0);
+      expect(client.sent.map((s) => s.ids)).toEqual([[eni(1), eni(2)]]);
+      // The timer went with the batch: nothing more is sent.
+      await vi.advanceTimersByTimeAsync(POLL_GATHER_MS);
+      expect(client.sent).toHaveLength(1);
+    });
+
+    it("go out behind a call in flight as soon as it returns", async () => {
+      const client = new FakeDescribe();
+      const batcher = new DescribeBatcher(client);
+      void batcher.observe("ap-xian-ecm", eni(1), source("A"), "now");
+      await settle();
+      const later = batcher.observe("ap-xian-ecm", eni(2), source("A"), "soon");
+      await client.callAt(0).answer();
+      expect(client.sent[1]?.ids).toEqual([eni(2)]);
+      await client.callAt(1).answer();
+      expect(await later).toEqual(ATTACHED);
+    });
   });
 });

@@ -6,7 +6,7 @@ import type { EventSpec } from "../../src/api/event-spec.ts";
 import type { MutatingAction } from "../../src/ecm/actions.ts";
 import type { MutatingCalls, MutatingParams, TurnResult } from "../../src/ecm/call-turns.ts";
 import type { CredentialSource, EcmCredential } from "../../src/ecm/credentials.ts";
-import type { EniObserver } from "../../src/ecm/describe-batcher.ts";
+import type { EniObserver, Urgency } from "../../src/ecm/describe-batcher.ts";
 import { EcmError } from "../../src/ecm/errors.ts";
 import type { EniObservation } from "../../src/ecm/observation.ts";
 import type { StatusWrite } from "../../src/kube/eniattachment-client.ts";
@@ -130,11 +130,18 @@ export class FakeCalls implements MutatingCalls {
 export class FakeObserver implements EniObserver {
   readonly journal: Journal;
   shows: EniObservation | { code: string } = { found: false };
+  readonly urgencies: Urgency[] = [];
   constructor(journal: Journal) {
     this.journal = journal;
   }
-  observe(_region: string, networkInterfaceId: string): Promise<EniObservation> {
+  observe(
+    _region: string,
+    networkInterfaceId: string,
+    _source: CredentialSource,
+    urgency: Urgency,
+  ): Promise<EniObservation> {
     this.journal.note(`describe ${networkInterfaceId}`);
+    this.urgencies.push(urgency);
     const shows = this.shows;
     if ("code" in shows) {
       return Promise.reject(new EcmError("DescribeNetworkInterfaces", shows.code, "injected", "req-describe"));

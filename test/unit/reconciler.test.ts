@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Trigger } from "../../src/controller/decision.ts";
 import { Reconciler } from "../../src/controller/reconciler.ts";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
 import { ENI, INSTANCE, NOW, attachedToUs, eniAttachment, secondsAgo, unattached } from "./fixtures.ts";
@@ -28,7 +29,7 @@ function setup(resource: EniAttachment) {
     now: () => NOW,
     jitter: () => 0.5,
   });
-  const reconcile = () => reconciler.reconcile("team-a", "web", silentLogger, false);
+  const reconcile = (trigger: Trigger = CHANGED) => reconciler.reconcile("team-a", "web", silentLogger, trigger);
   return {
     journal,
     store,
@@ -44,7 +45,20 @@ function setup(resource: EniAttachment) {
   };
 }
 
+/** Queued by a change of the object, and by its own scheduled next pass. */
+const CHANGED: Trigger = { changed: true, credentialsChanged: false };
+const SCHEDULED: Trigger = { changed: false, credentialsChanged: false };
+
 describe("the reconciler", () => {
+  it("asks ECM at once after a change, and lets a scheduled look wait to share a Describe call", async () => {
+    const s = setup(eniAttachment().build());
+    s.observer.shows = attachedToUs;
+    await s.reconcile(CHANGED);
+    s.syncCache();
+    await s.reconcile(SCHEDULED);
+    expect(s.observer.urgencies).toEqual(["now", "soon"]);
+  });
+
   it("adds the finalizer before anything else, then attaches a free interface and records the RequestId", async () => {
     const s = setup(eniAttachment().withoutFinalizer().build());
     s.observer.shows = unattached;
@@ -220,7 +234,7 @@ describe("the reconciler", () => {
       credentialsFor: () => credentials,
       cached: () => undefined,
     });
-    expect(await gone.reconcile("team-a", "missing", silentLogger, false)).toEqual({ kind: "waitForChange" });
+    expect(await gone.reconcile("team-a", "missing", silentLogger, CHANGED)).toEqual({ kind: "waitForChange" });
     expect(s.journal.entries).toEqual(["get missing", "release team-a/missing"]);
   });
 });
