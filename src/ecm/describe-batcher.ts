@@ -60,7 +60,8 @@ interface Line {
  * account (the SecretId a credential resolves to) and region, up to 100 ids, so confirmation polls
  * cost a fraction of the Describe quota. An urgent observation never waits on a timer: with no call
  * in flight it is sent at once. Those that arrive while one is in flight (its limiter turn included)
- * gather into the next batch, sent when a call finishes or as soon as it holds 100 ids. A scheduled
+ * gather into the next batch, sent once a call finishes and what it answered has moved on, or as soon
+ * as it holds 100 ids. A scheduled
  * look with nothing in flight waits POLL_GATHER_MS at most for others: polls spread over time (one
  * per detach, at the quota's pace) would otherwise cost one call each.
  */
@@ -116,8 +117,14 @@ export class DescribeBatcher implements EniObserver {
     line.gathering = undefined;
     line.inFlight += 1;
     void this.send(batch).finally(() => {
-      line.inFlight -= 1;
-      this.sendGathered(key, line);
+      // The line stays busy until the answered reconciles have moved on to their next keys, whose
+      // observations then join the next batch, and until the other call in flight (a full batch sent
+      // beside it) returns too. Otherwise the next batch holds only what came during the flight, an
+      // urgent observation in between goes alone, and the workers split into groups taking turns.
+      setImmediate(() => {
+        line.inFlight -= 1;
+        if (line.inFlight === 0) this.sendGathered(key, line);
+      });
     });
   }
 

@@ -25,9 +25,13 @@ const DESCRIBE = "DescribeNetworkInterfaces";
 const MIB = 1024 * 1024;
 /** After the work is done and before idle figures are taken: late events and logs are written. */
 const SETTLE_MS = 3_000;
-/** Idle begins once a second passes with at most this much CPU (late events, GC), within IDLE_WAIT_MS. */
+/**
+ * Idle begins once QUIET_MS pass with at most QUIET_CPU_SECONDS of CPU: after a burst of work V8's
+ * memory reducer runs full collections for half a minute or so, which are not the idle state.
+ */
+const QUIET_MS = 5_000;
 const QUIET_CPU_SECONDS = 0.01;
-const IDLE_WAIT_MS = 60_000;
+const IDLE_WAIT_MS = 120_000;
 
 /** One line of the table: a figure, what it measured, and its target when it has one. */
 export interface Row {
@@ -88,7 +92,7 @@ async function stopped(run: OperatorRun): Promise<void> {
 async function idle(run: OperatorRun, idleMs: number) {
   const settling = Date.now();
   for (let last = await cpuSeconds(run.pid); Date.now() - settling < IDLE_WAIT_MS;) {
-    await sleep(1_000);
+    await sleep(QUIET_MS);
     const now = await cpuSeconds(run.pid);
     if (now - last <= QUIET_CPU_SECONDS) break;
     last = now;

@@ -62,7 +62,9 @@ describe("per-resource credentials from a Secret", () => {
     const failing = await s.waitFor("wrong", (r) => r.status?.errorCode === "AuthFailure.SignatureFailure");
     expect(condition(failing, "Synced")).toMatchObject({ status: "False", reason: "AuthFailure.SignatureFailure" });
 
-    const slowRetry = Date.now() + RETRY_POLICY.Credentials.baseMs;
+    // The operator's own schedule for the slow credentials retry, which the Secret's change must beat.
+    const slowRetry = Date.parse(failing.status?.nextAttemptTime ?? "");
+    expect(slowRetry).toBeGreaterThan(Date.parse(failing.status?.lastAttemptTime ?? ""));
     await core.replaceNamespacedSecret({
       name: "wrong-ecm",
       namespace: s.namespace,

@@ -75,9 +75,10 @@ class FakeDescribe implements DescribeClient {
   }
 }
 
-/** Lets every promise continuation run; no timer is involved anywhere. */
+/** Lets every promise continuation run, then the batcher's turn after them (a setImmediate). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i += 1) await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 const eni = (n: number) => `eni-${String(n).padStart(8, "0")}`;
@@ -112,7 +113,7 @@ describe("the Describe batcher", () => {
     expect(client.sent).toHaveLength(2);
   });
 
-  it("sends 100 gathered ids at once, and the rest when a call returns", async () => {
+  it("sends 100 gathered ids at once, and the rest once every call in flight has returned", async () => {
     const client = new FakeDescribe();
     const batcher = new DescribeBatcher(client);
     void batcher.observe("ap-xian-ecm", eni(1), source("A"), "now");
@@ -123,8 +124,10 @@ describe("the Describe batcher", () => {
     await settle();
     expect(client.idsPerCall()).toEqual([1, MAX_IDS_PER_DESCRIBE]);
     await client.callAt(0).answer();
-    expect(client.idsPerCall()).toEqual([1, MAX_IDS_PER_DESCRIBE, 50]);
+    // The full batch is still out: the rest waits for it, so that its workers' next looks join them.
+    expect(client.idsPerCall()).toEqual([1, MAX_IDS_PER_DESCRIBE]);
     await client.callAt(1).answer();
+    expect(client.idsPerCall()).toEqual([1, MAX_IDS_PER_DESCRIBE, 50]);
     await client.callAt(2).answer();
     expect(new Set(client.sent.slice(1).flatMap((s) => s.ids)).size).toBe(150);
     expect((await Promise.all(burst)).every((o) => o.found)).toBe(true);
@@ -195,7 +198,7 @@ describe("the Describe batcher", () => {
     });
 
     it(`wait at most ${POLL_GATHER_MS} ms for others, and go out together`, async () => {
-      vi.useFakeTimers();
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       const client = new FakeDescribe();
       const batcher = new DescribeBatcher(client);
       const first = batcher.observe("ap-xian-ecm", eni(1), source("A"), "soon");
@@ -210,7 +213,7 @@ describe("the Describe batcher", () => {
     });
 
     it("go at once with an urgent observation, which never waits for them", async () => {
-      vi.useFakeTimers();
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       const client = new FakeDescribe();
       const batcher = new DescribeBatcher(client);
       void batcher.observe("ap-xian-ecm", eni(1), source("A"), "soon");

@@ -233,3 +233,60 @@ describe("an informer", () => {
     expect(watch.calls).toHaveLength(0);
   });
 });
+
+describe("what the informer lists and keeps", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("lists page by page, following continue tokens, and watches from the list's resourceVersion", async () => {
+    const pages: (string | undefined)[] = [];
+    const list = (token: string | undefined) => {
+      pages.push(token);
+      return Promise.resolve(
+        token === undefined
+          ? { items: [object("a", "5"), object("b", "6")], metadata: { resourceVersion: "20", continue: "page-2" } }
+          : { items: [object("c", "7")], metadata: { resourceVersion: "20" } },
+      );
+    };
+    const watch = new FakeWatch();
+    const informer = new ResilientInformer(new KubeConfig(), "/apis/x/v1/things", list, createLogger("silent"), {
+      watch,
+    });
+    await informer.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pages).toEqual([undefined, "page-2"]);
+    expect(informer.list().map((o) => o.metadata?.name)).toEqual(["a", "b", "c"]);
+    expect(watch.last.params.resourceVersion).toBe("20");
+    await informer.stop();
+  });
+
+  it("keeps what the transform makes of each object, and leaves out one it refuses while keeping the rest", async () => {
+    const server = new FakeServer();
+    server.items = [object("a", "5"), object("bad", "6")];
+    const watch = new FakeWatch();
+    const transform = (o: KubernetesObject): KubernetesObject => {
+      if (o.metadata?.name === "bad") throw new Error("does not match its schema");
+      return {
+        metadata: { name: o.metadata?.name ?? "", namespace: "ns", resourceVersion: o.metadata?.resourceVersion ?? "" },
+      };
+    };
+    const informer = new ResilientInformer(new KubeConfig(), "/apis/x/v1/things", server.list, createLogger("silent"), {
+      watch,
+      transform,
+    });
+    await informer.start();
+    await vi.advanceTimersByTimeAsync(0);
+    watch.last.send("ADDED", {
+      ...object("c", "11"),
+      metadata: { name: "c", namespace: "ns", resourceVersion: "11", managedFields: [{}] },
+    });
+    expect(informer.list().map((o) => o.metadata?.name)).toEqual(["a", "c"]);
+    expect(informer.get("c", "ns")?.metadata).toEqual({ name: "c", namespace: "ns", resourceVersion: "11" });
+    expect(informer.synced).toBe(true);
+    await informer.stop();
+  });
+});
