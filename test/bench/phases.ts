@@ -29,7 +29,7 @@ const SETTLE_MS = 3_000;
  * Idle begins once QUIET_MS pass with at most QUIET_CPU_SECONDS of CPU: after a burst of work V8's
  * memory reducer runs full collections for half a minute or so, which are not the idle state.
  */
-const QUIET_MS = 5_000;
+const QUIET_MS = 10_000;
 const QUIET_CPU_SECONDS = 0.01;
 const IDLE_WAIT_MS = 120_000;
 
