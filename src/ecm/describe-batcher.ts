@@ -60,10 +60,10 @@ interface Line {
  * account (the SecretId a credential resolves to) and region, up to 100 ids, so confirmation polls
  * cost a fraction of the Describe quota. An urgent observation never waits on a timer: with no call
  * in flight it is sent at once. Those that arrive while one is in flight (its limiter turn included)
- * gather into the next batch, sent once a call finishes and what it answered has moved on, or as soon
- * as it holds 100 ids. A scheduled
- * look with nothing in flight waits POLL_GATHER_MS at most for others: polls spread over time (one
- * per detach, at the quota's pace) would otherwise cost one call each.
+ * gather into the next batch, sent once the calls in flight have returned and what they answered has
+ * moved on, or as soon as it holds 100 ids. A scheduled look with nothing in flight waits
+ * POLL_GATHER_MS at most for others: polls spread over time (one per detach, at the quota's pace)
+ * would otherwise cost one call each.
  */
 export class DescribeBatcher implements EniObserver {
   private readonly lines = new Map<string, Line>();

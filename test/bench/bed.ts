@@ -5,26 +5,20 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, Watch } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/eniattachment.ts";
-import { resolveBinaries } from "../controlplane/binaries.ts";
-import { startControlPlane, type ControlPlane } from "../controlplane/control-plane.ts";
-import { applyCrds, loadCrdFiles } from "../controlplane/crds.ts";
-import { EmulatorControl } from "../emulator/control-client.ts";
-import { startCliEmulator, type CliEmulator } from "../emulator/clients.ts";
+import type { ControlPlane } from "../controlplane/control-plane.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
-import { DEFAULT_CREDENTIAL } from "../emulator/server.ts";
+import { DEFAULT_CREDENTIAL, type RunningEmulator } from "../emulator/server.ts";
+import { loadKubeConfig } from "../support/cluster.ts";
 import { startOperator, waitFor, type RunningOperator } from "../support/operator.ts";
+import { startOwnControlPlane } from "../support/own-control-plane.ts";
+import { REGION, emulatorProcess, inBatches, instanceId } from "../support/scenario.ts";
 
-export const REGION = "ap-xian-ecm";
-export const INSTANCE = "ein-bench001";
-/** Shorter than the operator's first confirmation poll (0.3 s): a detach is confirmed at the first look. */
-const TRANSITION_MS = 200;
 export const ACCOUNTS = {
   a: { secretId: "AKIDbenchACCOUNTa000000000000000000", secretKey: "benchAccountAsecretKey0000000000" },
   b: { secretId: "AKIDbenchACCOUNTb000000000000000000", secretKey: "benchAccountBsecretKey0000000000" },
 };
-const CRD_DIR = fileURLToPath(new URL("../../crds", import.meta.url));
 const DOCKERFILE = fileURLToPath(new URL("../../Dockerfile", import.meta.url));
 const BUNDLE = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
@@ -44,28 +38,9 @@ function imageEntry(): { script: string; nodeArgs: string[] } {
   return { script: BUNDLE, nodeArgs: entrypoint.slice(1, -1) };
 }
 
-/** An ENI id of the pattern the CRD accepts, unique per n. */
-export function eniId(n: number): string {
-  return `eni-${n.toString(36).padStart(8, "0")}`;
-}
-
-/** Runs `work` on every item, at most `concurrency` at a time. */
-export async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>) {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 export interface Bed {
   readonly controlPlane: ControlPlane;
-  readonly emulator: CliEmulator;
-  readonly control: EmulatorControl;
+  readonly emulator: RunningEmulator;
   readonly kubeconfig: string;
   readonly api: CustomObjectsApi;
   readonly core: CoreV1Api;
@@ -74,43 +49,33 @@ export interface Bed {
 }
 
 export async function startBed(): Promise<Bed> {
-  const controlPlane = await startControlPlane({ binaries: await resolveBinaries() });
+  const controlPlane = await startOwnControlPlane();
   const dir = mkdtempSync(join(tmpdir(), "eni-operator-bench-"));
   const credentialsFile = join(dir, "credentials.json");
   writeFileSync(credentialsFile, JSON.stringify([DEFAULT_CREDENTIAL, ACCOUNTS.a, ACCOUNTS.b]));
-  let emulator: CliEmulator | undefined;
+  let emulator: RunningEmulator;
   try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(controlPlane.adminKubeconfigPath);
-    await applyCrds(kc, await loadCrdFiles(CRD_DIR));
-    emulator = await startCliEmulator([
-      "--port",
-      "0",
-      "--transition-ms",
-      String(TRANSITION_MS),
-      "--credentials-file",
-      credentialsFile,
-    ]);
-    const started = emulator;
-    return {
-      controlPlane,
-      emulator,
-      control: new EmulatorControl(emulator.url),
-      kubeconfig: controlPlane.adminKubeconfigPath,
-      api: kc.makeApiClient(CustomObjectsApi),
-      core: kc.makeApiClient(CoreV1Api),
-      kc,
-      close: async () => {
-        await started.stop();
-        await controlPlane.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
+    // Its detaches complete in 200 ms, before the operator's first confirmation poll (0.3 s): a
+    // detach is confirmed at the first look.
+    emulator = await emulatorProcess(["--credentials-file", credentialsFile]);
   } catch (error) {
-    await emulator?.stop();
     await controlPlane.stop();
     throw error;
   }
+  const kc = loadKubeConfig(controlPlane.adminKubeconfigPath);
+  return {
+    controlPlane,
+    emulator,
+    kubeconfig: controlPlane.adminKubeconfigPath,
+    api: kc.makeApiClient(CustomObjectsApi),
+    core: kc.makeApiClient(CoreV1Api),
+    kc,
+    close: async () => {
+      await emulator.close();
+      await controlPlane.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A namespace of the phase's own, so each operator sees only its phase's resources. */
@@ -127,10 +92,10 @@ export interface ResourceSpec {
 
 /** Adds the ENIs, attached, to the emulator and creates their EniAttachments. */
 export async function createResources(bed: Bed, namespace: string, specs: readonly ResourceSpec[]): Promise<void> {
-  await bed.control.addEnis(
-    specs.map((s) => ({ networkInterfaceId: s.eni, ecmRegion: REGION, attachedInstanceId: INSTANCE })),
+  await bed.emulator.control.addEnis(
+    specs.map((s) => ({ networkInterfaceId: s.eni, ecmRegion: REGION, attachedInstanceId: instanceId(1) })),
   );
-  await pool(specs, 50, (s) =>
+  await inBatches(specs, 50, (s) =>
     bed.api.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
@@ -142,7 +107,7 @@ export async function createResources(bed: Bed, namespace: string, specs: readon
         metadata: { name: s.name },
         spec: {
           networkInterfaceId: s.eni,
-          instanceId: INSTANCE,
+          instanceId: instanceId(1),
           ecmRegion: REGION,
           ...(s.secret ? { credentialsSecretRef: { name: s.secret } } : {}),
         },
@@ -249,10 +214,10 @@ export async function runOperator(
 
 /** The journal's entries after `seq`. */
 export function callsSince(bed: Bed, seq: number): Promise<JournalEntry[]> {
-  return bed.control.calls(seq);
+  return bed.emulator.control.calls(seq);
 }
 
 /** The journal's last sequence number: later reads take only what came after it. */
 export async function journalEnd(bed: Bed): Promise<number> {
-  return (await bed.control.calls()).at(-1)?.seq ?? 0;
+  return (await bed.emulator.control.calls()).at(-1)?.seq ?? 0;
 }

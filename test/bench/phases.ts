@@ -8,9 +8,7 @@ import {
   createNamespace,
   createResources,
   deleteResource,
-  eniId,
   journalEnd,
-  pool,
   runOperator,
   track,
   type Bed,
@@ -18,6 +16,7 @@ import {
   type ResourceSpec,
 } from "./bed.ts";
 import { apiWrites, cpuSeconds, heapUsedBytes, liveHeapBytes, memory } from "./probes.ts";
+import { eniId, inBatches } from "../support/scenario.ts";
 
 const QUOTA = 20;
 const DETACH = "DetachNetworkInterface";
@@ -172,7 +171,7 @@ export async function bulk(bed: Bed, { count, accounts }: BulkOptions): Promise<
   const writesBefore = await apiWrites(bed.controlPlane);
   const cpuBefore = await cpuSeconds(run.pid);
   const started = Date.now();
-  await pool(specs, 100, (spec) => deleteResource(bed, namespace, spec.name));
+  await inBatches(specs, 100, (spec) => deleteResource(bed, namespace, spec.name));
   await tracker.gone(count, (count / QUOTA) * 3_000 + 60_000);
   const finished = Math.max(...tracker.goneAt.values());
   const cpu = (await cpuSeconds(run.pid)) - cpuBefore;

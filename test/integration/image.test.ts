@@ -22,7 +22,7 @@ import {
   type MountedImage,
 } from "../support/container.ts";
 import { waitFor } from "../support/operator.ts";
-import { RESOURCE_RULES, leaseRules } from "../support/operator-rules.ts";
+import { RESOURCE_RULES, boundRole, leaseRules } from "../support/operator-rules.ts";
 import { REGION, applyEniAttachment, eniId } from "../support/scenario.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -237,19 +237,7 @@ function operatorRbac(namespace: string, serviceAccount: string): string {
     kind: "List",
     items: [
       { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: serviceAccount, namespace } },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name: "eni-operator", namespace },
-        rules,
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: "eni-operator", namespace },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "eni-operator" },
-        subjects: [{ kind: "ServiceAccount", name: serviceAccount, namespace }],
-      },
+      ...boundRole(namespace, rules, { kind: "ServiceAccount", name: serviceAccount, namespace }),
     ],
   });
 }

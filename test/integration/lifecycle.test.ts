@@ -6,6 +6,7 @@ import { kubectl, testNamespace, userKubeconfig } from "../support/cluster.ts";
 import { eniAttachmentPrefix } from "../support/detach-audit.ts";
 import { field, recordEtcdHistory, type StoredVersion } from "../support/etcd-history.ts";
 import { startOperator, waitFor } from "../support/operator.ts";
+import { boundRole } from "../support/operator-rules.ts";
 import { REGION, applyEniAttachment, condition, eniId, instanceId, useScenario } from "../support/scenario.ts";
 
 const ATTACH = "AttachNetworkInterface";
@@ -174,21 +175,7 @@ function operatorRole(namespace: string, user: string): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "List",
-    items: [
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name: "eni-operator", namespace },
-        rules,
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: "eni-operator", namespace },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "eni-operator" },
-        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
-      },
-    ],
+    items: boundRole(namespace, rules, { kind: "User", name: user }),
   });
 }
 

@@ -19,3 +19,24 @@ export const leaseRules = (lease: string): PolicyRule[] => [
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [lease], verbs: ["get", "update"] },
 ];
+
+/** Who a RoleBinding grants the operator's Role to. */
+export type RbacSubject =
+  | { readonly kind: "User"; readonly name: string }
+  | { readonly kind: "ServiceAccount"; readonly name: string; readonly namespace: string };
+
+/** A Role eni-operator with these rules in the namespace, and its binding to one subject, for `kubectl apply`. */
+export function boundRole(namespace: string, rules: readonly PolicyRule[], subject: RbacSubject): object[] {
+  const metadata = { name: "eni-operator", namespace };
+  return [
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata,
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "eni-operator" },
+      // A user is named in the RBAC API group; a ServiceAccount, a core object, by its namespace.
+      subjects: [subject.kind === "User" ? { apiGroup: "rbac.authorization.k8s.io", ...subject } : subject],
+    },
+  ];
+}

@@ -91,7 +91,8 @@ export interface ScenarioOptions {
   prepare?: (namespace: string) => Promise<{ kubeconfig: string; operatorArgs: readonly string[] }>;
 }
 
-async function emulatorProcess(args: readonly string[]): Promise<RunningEmulator> {
+/** The emulator's command line in a process of its own, its detaches completing in 200 ms. */
+export async function emulatorProcess(args: readonly string[]): Promise<RunningEmulator> {
   const cli = await startCliEmulator(["--port", "0", "--transition-ms", "200", ...args]);
   return {
     url: cli.url,

@@ -1,6 +1,12 @@
-import { KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ResilientInformer, STALL_MS, type ChangeKind, type WatchStream } from "../../src/kube/informer.ts";
+import {
+  ResilientInformer,
+  STALL_MS,
+  type ChangeKind,
+  type ListPage,
+  type WatchStream,
+} from "../../src/kube/informer.ts";
 import { RESTART_MAX_MS, restartDelayMs } from "../../src/kube/restart-backoff.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 
@@ -8,18 +14,26 @@ const object = (name: string, resourceVersion: string): KubernetesObject => ({
   metadata: { name, namespace: "ns", resourceVersion },
 });
 
-/** What the fake API server holds, and whether its list fails. */
+/** What the fake API server holds, whether its list fails, and how many objects a page holds at most. */
 class FakeServer {
   items: KubernetesObject[] = [];
   resourceVersion = "10";
   listFails = false;
-  /** Date.now() at every list call. */
+  pageSize = Infinity;
+  /** Date.now() at every list call (one per page). */
   readonly lists: number[] = [];
+  /** The continue token of every list call, undefined for a first page. */
+  readonly pageTokens: (string | undefined)[] = [];
 
-  list = (): Promise<KubernetesListObject<KubernetesObject>> => {
+  list = (token: string | undefined): Promise<ListPage> => {
     this.lists.push(Date.now());
+    this.pageTokens.push(token);
     if (this.listFails) return Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6443"));
-    return Promise.resolve({ items: [...this.items], metadata: { resourceVersion: this.resourceVersion } });
+    const start = token === undefined ? 0 : Number(token);
+    const end = start + this.pageSize;
+    const more = end < this.items.length ? { continue: String(end) } : {};
+    const items = this.items.slice(start, end);
+    return Promise.resolve({ items, metadata: { resourceVersion: this.resourceVersion, ...more } });
   };
 }
 
@@ -59,12 +73,13 @@ class FakeWatch implements WatchStream {
   }
 }
 
-function setup() {
+function setup(transform?: (object: KubernetesObject) => KubernetesObject) {
   const server = new FakeServer();
   const watch = new FakeWatch();
   const informer = new ResilientInformer(new KubeConfig(), "/apis/x/v1/things", server.list, createLogger("silent"), {
     watch,
     random: () => 0.5,
+    ...(transform ? { transform } : {}),
   });
   const changes: [string, ChangeKind][] = [];
   informer.onChange((changed, kind) => changes.push([changed.metadata?.name ?? "", kind]));
@@ -232,52 +247,28 @@ describe("an informer", () => {
     expect(server.lists).toHaveLength(1);
     expect(watch.calls).toHaveLength(0);
   });
-});
-
-describe("what the informer lists and keeps", () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
 
   it("lists page by page, following continue tokens, and watches from the list's resourceVersion", async () => {
-    const pages: (string | undefined)[] = [];
-    const list = (token: string | undefined) => {
-      pages.push(token);
-      return Promise.resolve(
-        token === undefined
-          ? { items: [object("a", "5"), object("b", "6")], metadata: { resourceVersion: "20", continue: "page-2" } }
-          : { items: [object("c", "7")], metadata: { resourceVersion: "20" } },
-      );
-    };
-    const watch = new FakeWatch();
-    const informer = new ResilientInformer(new KubeConfig(), "/apis/x/v1/things", list, createLogger("silent"), {
-      watch,
-    });
+    const { server, watch, informer } = setup();
+    server.items = [object("a", "5"), object("b", "6"), object("c", "7")];
+    server.pageSize = 2;
+    server.resourceVersion = "20";
     await informer.start();
     await vi.advanceTimersByTimeAsync(0);
-    expect(pages).toEqual([undefined, "page-2"]);
+    expect(server.pageTokens).toEqual([undefined, "2"]);
     expect(informer.list().map((o) => o.metadata?.name)).toEqual(["a", "b", "c"]);
     expect(watch.last.params.resourceVersion).toBe("20");
     await informer.stop();
   });
 
   it("keeps what the transform makes of each object, and leaves out one it refuses while keeping the rest", async () => {
-    const server = new FakeServer();
-    server.items = [object("a", "5"), object("bad", "6")];
-    const watch = new FakeWatch();
-    const transform = (o: KubernetesObject): KubernetesObject => {
+    const { server, watch, informer } = setup((o) => {
       if (o.metadata?.name === "bad") throw new Error("does not match its schema");
       return {
         metadata: { name: o.metadata?.name ?? "", namespace: "ns", resourceVersion: o.metadata?.resourceVersion ?? "" },
       };
-    };
-    const informer = new ResilientInformer(new KubeConfig(), "/apis/x/v1/things", server.list, createLogger("silent"), {
-      watch,
-      transform,
     });
+    server.items = [object("a", "5"), object("bad", "6")];
     await informer.start();
     await vi.advanceTimersByTimeAsync(0);
     watch.last.send("ADDED", {
