@@ -51,6 +51,8 @@ export class Controller {
   private readonly credentialsChanged = new Set<string>();
   /** Keys queued by a change of their object since their last reconcile. */
   private readonly changed = new Set<string>();
+  /** Whether workers run: until then informer changes only warm the cache, nothing is queued or kept. */
+  private leading = false;
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
 
@@ -70,14 +72,26 @@ export class Controller {
 
   /** Starts the informers; replicas that do not lead keep their caches warm too, as controller-runtime does. */
   async startInformers(): Promise<void> {
-    const { resources, secrets } = this.options;
-    await Promise.all([...secrets, ...resources].map((informer) => informer.start()));
+    await Promise.all(this.options.resources.map((informer) => informer.start()));
   }
 
-  /** Starts reconciling: only the leader does. */
+  /**
+   * Starts reconciling: only the leader does. Changes seen before were not queued (a follower holds
+   * nothing for the queue), so every object the caches hold now is queued once, as controller-runtime's
+   * controllers start on the caches' initial list.
+   */
   startWorkers(): void {
     const { resources, workers, metrics } = this.options;
+    this.leading = true;
+    for (const informer of resources) {
+      for (const resource of informer.list()) {
+        this.seen.set(keyOf(resource), fingerprintOf(resource));
+        this.enqueue(resource);
+      }
+    }
     metrics.maxWorkers.set({ controller: CONTROLLER_NAME }, workers);
+    // Secret changes only retry work, so only a leader looks for them.
+    for (const changes of this.options.secrets) void changes.start();
     this.workers = Array.from({ length: workers }, () => this.work());
     this.resyncTimer = setInterval(() => {
       for (const informer of resources) for (const resource of informer.list()) this.enqueue(resource);
@@ -103,13 +117,13 @@ export class Controller {
 
   private onResource(resource: EniAttachment, kind: ChangeKind): void {
     this.options.reconciler.delivered(resource, kind);
+    if (!this.leading) return;
     const key = keyOf(resource);
     if (kind === "delete") {
       this.seen.delete(key);
       return;
     }
-    const { generation, deletionTimestamp, finalizers } = resource.metadata;
-    const fingerprint = JSON.stringify([generation, deletionTimestamp, finalizers]);
+    const fingerprint = fingerprintOf(resource);
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);
     this.changed.add(key);
@@ -118,6 +132,7 @@ export class Controller {
 
   /** A changed Secret retries at once the resources whose credentials it holds. */
   private onSecret(secret: V1Secret): void {
+    if (!this.leading) return;
     const { namespace, name } = secret.metadata ?? {};
     for (const informer of this.options.resources) {
       for (const resource of informer.list()) {
@@ -193,6 +208,12 @@ export class Controller {
     }
     return "normal";
   }
+}
+
+/** What a change must alter to be worth a reconcile: not the status, which the operator writes itself. */
+function fingerprintOf(resource: EniAttachment): string {
+  const { generation, deletionTimestamp, finalizers } = resource.metadata;
+  return JSON.stringify([generation, deletionTimestamp, finalizers]);
 }
 
 /** Deletions and detaches are served before routine work such as confirmation polls of attached resources. */

@@ -81,7 +81,7 @@ function isGone(value: unknown): boolean {
   return ("code" in value && value.code === 410) || ("statusCode" in value && value.statusCode === 410);
 }
 
-const keyOf = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
+const cacheKey = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
 
 /**
  * A list-then-watch cache of one API path, in the manner of client-go's reflector, that survives the API
@@ -143,7 +143,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.cache.get(keyOf(namespace, name));
+    return this.cache.get(cacheKey(namespace, name));
   }
 
   async stop(): Promise<void> {
@@ -204,7 +204,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         const page = await this.listFn(continueToken);
         for (const item of page.items) {
           const object = this.admit(item);
-          if (object) listed.set(keyOf(object.metadata?.namespace, object.metadata?.name ?? ""), object);
+          if (object) listed.set(cacheKey(object.metadata?.namespace, object.metadata?.name ?? ""), object);
         }
         resourceVersion = page.metadata?.resourceVersion ?? "";
         continueToken = page.metadata?.continue || undefined;
@@ -344,7 +344,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private upsert(object: T): void {
-    const key = keyOf(object.metadata?.namespace, object.metadata?.name ?? "");
+    const key = cacheKey(object.metadata?.namespace, object.metadata?.name ?? "");
     const cached = this.cache.get(key);
     const version = object.metadata?.resourceVersion;
     if (cached !== undefined && version !== undefined && cached.metadata?.resourceVersion === version) return;
@@ -353,7 +353,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private remove(object: T): void {
-    const key = keyOf(object.metadata?.namespace, object.metadata?.name ?? "");
+    const key = cacheKey(object.metadata?.namespace, object.metadata?.name ?? "");
     if (!this.cache.delete(key)) return;
     this.emit(object, "delete");
   }

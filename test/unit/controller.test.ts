@@ -62,6 +62,7 @@ function setup(workers = 1) {
   const resources = new FakeInformer<EniAttachment>();
   const secrets = new FakeInformer<V1Secret>();
   const reconciler = new FakeReconciler();
+  const metrics = new Metrics();
   const controller = new Controller({
     resources: [resources],
     secrets: [secrets],
@@ -69,9 +70,13 @@ function setup(workers = 1) {
     workers,
     fullResyncMs: 600_000,
     logger: silentLogger,
-    metrics: new Metrics(),
+    metrics,
   });
-  return { resources, secrets, reconciler, controller };
+  return { resources, secrets, reconciler, controller, metrics };
+}
+
+async function queueAdds(metrics: Metrics): Promise<number> {
+  return (await metrics.queueAdds.get()).values.reduce((sum, { value }) => sum + value, 0);
 }
 
 describe("the controller", () => {
@@ -177,8 +182,8 @@ describe("the controller", () => {
   it("follows each reconcile's next step: requeue after the delay it asks for", async () => {
     const s = setup();
     s.reconciler.next = { kind: "requeueAfter", ms: 5000 };
-    s.resources.emit(resource("a"), "add");
     s.controller.startWorkers();
+    s.resources.emit(resource("a"), "add");
     await vi.advanceTimersByTimeAsync(4999);
     expect(s.reconciler.runs).toHaveLength(1);
     s.reconciler.next = { kind: "waitForChange" };
@@ -233,6 +238,39 @@ describe("the controller", () => {
     const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
     expect(gaps[1]).toBeGreaterThan(gaps[0] ?? 0);
     expect(gaps[2]).toBeGreaterThan(gaps[1] ?? 0);
+    await s.controller.stop(0);
+  });
+
+  it("holds nothing for the queue until it leads, then queues once what the cache holds", async () => {
+    const s = setup();
+    for (let i = 0; i < 10_000; i += 1) {
+      const r = resource(`gone-${i}`);
+      s.resources.emit(r, "add");
+      s.resources.emit(r, "delete");
+    }
+    s.resources.emit(
+      resource("kept", (x) => (x.spec.credentialsSecretRef = { name: "ecm" })),
+      "add",
+    );
+    s.secrets.emit({ metadata: { name: "ecm", namespace: "team-a" } }, "update");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toEqual([]);
+    expect(await queueAdds(s.metrics)).toBe(0);
+
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toEqual([{ key: "team-a/kept", changed: false, credentialsChanged: false }]);
+    expect(await queueAdds(s.metrics)).toBe(1);
+    // The promotion remembered what it queued: a status-only update of it does not queue it again.
+    s.resources.emit(
+      resource("kept", (x) => {
+        x.spec.credentialsSecretRef = { name: "ecm" };
+        x.status = { phase: "Attached" };
+      }),
+      "update",
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(1);
     await s.controller.stop(0);
   });
 });
