@@ -5,6 +5,7 @@ import { Type, type Static, type TSchema } from "typebox";
 import { Value } from "typebox/value";
 import { CommonClient } from "tencentcloud-sdk-nodejs-common";
 import { DecodeError, decode } from "../api/decode.ts";
+import type { Clock } from "../api/clock.ts";
 import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -27,8 +28,8 @@ export interface EcmClientOptions {
   readonly logger: Logger;
   /** Checked right before every request is sent; default: always allowed. */
   readonly fence?: Fence;
-  /** The limiters' clock (ms since the epoch); tests give one that stands still. */
-  readonly now?: () => number;
+  /** The limiters' clock, monotonic by default; tests give one that stands still. */
+  readonly now?: Clock;
 }
 
 /**
