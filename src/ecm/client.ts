@@ -13,6 +13,7 @@ import { ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./actions.ts";
 import { CredentialsError, accountOf, type CredentialSource, type EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
+import { fenceConnections } from "./fenced-connections.ts";
 import { RateLimiter, type Ticket } from "./rate-limiter.ts";
 
 export interface EcmClientOptions {
@@ -26,7 +27,7 @@ export interface EcmClientOptions {
   readonly transportRetryMs?: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Checked right before every request is sent; default: always allowed. */
+  /** Checked as the last step before a request leaves (after its credential, on an open connection); default: always allowed. */
   readonly fence?: Fence;
   /** The limiters' clock, monotonic by default; tests give one that stands still. */
   readonly now?: Clock;
@@ -46,7 +47,7 @@ export class EcmClient {
 
   constructor(options: EcmClientOptions) {
     this.options = options;
-    this.agent = agentFor(options.endpoint);
+    this.agent = fenceConnections(agentFor(options.endpoint), options.fence ?? UNFENCED);
   }
 
   /** The credential a source holds now; a failure to read it is its CredentialsError code, or Credentials.Unavailable. */
@@ -102,10 +103,16 @@ export class EcmClient {
     const account = accountOf(credential);
     const limiter = this.limiter(action, account);
     await limiter.acquire(ticket);
-    // After waiting for the turn, which may have outlasted the leader lease.
-    checkFence(this.options.fence ?? UNFENCED, action);
+    const fence = this.options.fence ?? UNFENCED;
     const client = new CommonClient(ECM_SIGNING_HOST, ECM_VERSION, {
-      credential,
+      // The SDK asks for the credential right before it signs and sends, after every wait of its own:
+      // the fence is checked there (a new connection is checked again once it is open).
+      credential: {
+        getCredential: () => {
+          checkFence(fence, action);
+          return Promise.resolve(credential);
+        },
+      },
       profile: {
         httpProfile: {
           protocol: `${this.options.endpoint.protocol}//`,
@@ -122,6 +129,8 @@ export class EcmClient {
       metrics.ecmRequests.inc({ action, code: "Success" });
       return body;
     } catch (cause) {
+      // Refused by the fence, at the last check or on opening the connection: nothing was sent.
+      checkFence(fence, action);
       const error = toEcmError(action, cause, timeout.aborted);
       metrics.ecmRequests.inc({ action, code: error.code });
       this.noteError(limiter, error);

@@ -2,7 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
+import { request as httpRequest, Agent } from "node:http";
+import { FencedOffError } from "../../src/api/fence.ts";
+import { CallTurns } from "../../src/ecm/call-turns.ts";
 import { EcmClient } from "../../src/ecm/client.ts";
+import { fenceConnections } from "../../src/ecm/fenced-connections.ts";
 import { EcmError } from "../../src/ecm/errors.ts";
 import { DescribeResponseSchema, MutatingResponseSchema } from "../../src/ecm/responses.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
@@ -53,7 +57,7 @@ beforeEach(() => {
   received = [];
 });
 
-function client(options: { transportRetries?: number; timeoutMs?: number } = {}) {
+function client(options: { transportRetries?: number; timeoutMs?: number; fence?: () => boolean } = {}) {
   const metrics = new Metrics();
   const warnings: string[] = [];
   const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
@@ -66,6 +70,7 @@ function client(options: { transportRetries?: number; timeoutMs?: number } = {})
     transportRetryMs: 10,
     metrics,
     logger,
+    ...(options.fence ? { fence: options.fence } : {}),
   });
   return { ecm, metrics, warnings };
 }
@@ -170,5 +175,52 @@ describe("the ECM client", () => {
       await failure(ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema));
     }
     expect(warnings.filter((line) => line.includes("Brand.NewCode"))).toHaveLength(1);
+  });
+
+  describe("fenced as the last step before a request leaves", () => {
+    it("sends nothing when the fence turns false while the credential is fetched", async () => {
+      let open = true;
+      const { ecm } = client({ fence: () => open });
+      const turns = new CallTurns(ecm, { maxWaitMs: 500, returnAheadMs: 400 });
+      const source = {
+        getCredential: () => {
+          open = false;
+          return Promise.resolve(A);
+        },
+      };
+      const refused = await turns.call("ns/a", "DetachNetworkInterface", PARAMS, source).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(FencedOffError);
+      expect(received).toEqual([]);
+    });
+
+    it("sends nothing when the fence turns false while the connection opens", async () => {
+      // True when the SDK takes the credential, false by the time the new connection is open.
+      let reads = 0;
+      const { ecm, metrics } = client({ fence: () => (reads += 1) === 1 });
+      answers.push(envelope({ RequestId: "req-never" }));
+      const refused = await ecm
+        .call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema)
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(FencedOffError);
+      expect(reads).toBe(3);
+      expect(received).toEqual([]);
+      // Not an ECM answer: nothing is counted as one.
+      expect((await metrics.ecmRequests.get()).values).toEqual([]);
+    });
+
+    it("hands a request a new connection only once it is open, and only while the fence holds", async () => {
+      let open = true;
+      const agent = fenceConnections(new Agent({ keepAlive: true }), () => open);
+      const sent = new Promise<unknown>((resolve) => {
+        const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path: "/", agent }, resolve);
+        req.on("error", resolve);
+        req.end("{}");
+      });
+      // The request is written; its connection is still opening.
+      open = false;
+      expect(await sent).toBeInstanceOf(FencedOffError);
+      expect(received).toEqual([]);
+      agent.destroy();
+    });
   });
 });
