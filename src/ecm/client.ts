@@ -5,7 +5,7 @@ import { Type, type Static, type TSchema } from "typebox";
 import { Value } from "typebox/value";
 import { CommonClient } from "tencentcloud-sdk-nodejs-common";
 import { DecodeError, decode } from "../api/decode.ts";
-import type { Clock } from "../api/clock.ts";
+import { monotonic, type Clock } from "../api/clock.ts";
 import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -15,6 +15,9 @@ import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
 import { fenceConnections } from "./fenced-connections.ts";
 import { RateLimiter, type Ticket } from "./rate-limiter.ts";
+
+/** A limiter unused this long, and idle, is dropped with its metric series: its account may be gone (a rotated key). */
+export const LIMITER_IDLE_MS = 10 * 60_000;
 
 export interface EcmClientOptions {
   readonly endpoint: URL;
@@ -41,13 +44,18 @@ export interface EcmClientOptions {
  */
 export class EcmClient {
   private readonly agent: Agent;
-  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly limiters = new Map<
+    string,
+    { limiter: RateLimiter; account: string; action: EcmAction; usedAt: number }
+  >();
+  private lastSweep: number;
   private readonly unknownCodesLogged = new Set<string>();
   private readonly options: EcmClientOptions;
 
   constructor(options: EcmClientOptions) {
     this.options = options;
     this.agent = fenceConnections(agentFor(options.endpoint), options.fence ?? UNFENCED);
+    this.lastSweep = this.now();
   }
 
   /** The credential a source holds now; a failure to read it is its CredentialsError code, or Credentials.Unavailable. */
@@ -161,24 +169,43 @@ export class EcmClient {
     const { metrics } = this.options;
     metrics.ecmAccountLimiterAllowance.set({ account: accountLabel(account), action }, limiter.currentAllowance);
     let lowest = limiter.currentAllowance;
-    for (const [key, other] of this.limiters) {
-      if (key.endsWith(`\u0000${action}`)) lowest = Math.min(lowest, other.currentAllowance);
+    for (const other of this.limiters.values()) {
+      if (other.action === action) lowest = Math.min(lowest, other.limiter.currentAllowance);
     }
     metrics.ecmLimiterAllowance.set({ action }, lowest);
   }
 
   private limiter(action: EcmAction, account: string): RateLimiter {
+    const now = this.now();
+    this.evictIdle(now);
     const key = `${account}\u0000${action}`;
-    let limiter = this.limiters.get(key);
-    if (!limiter) {
-      limiter = new RateLimiter({
+    let entry = this.limiters.get(key);
+    if (!entry) {
+      const limiter = new RateLimiter({
         qps: this.options.qps,
         burst: this.options.burst,
         ...(this.options.now ? { now: this.options.now } : {}),
       });
-      this.limiters.set(key, limiter);
+      entry = { limiter, account, action, usedAt: now };
+      this.limiters.set(key, entry);
     }
-    return limiter;
+    entry.usedAt = now;
+    return entry.limiter;
+  }
+
+  /** Drops, at most once per LIMITER_IDLE_MS, the limiters idle that long, and their per-account series. */
+  private evictIdle(now: number): void {
+    if (now - this.lastSweep < LIMITER_IDLE_MS) return;
+    this.lastSweep = now;
+    for (const [key, { limiter, account, action, usedAt }] of this.limiters) {
+      if (now - usedAt < LIMITER_IDLE_MS || !limiter.idle) continue;
+      this.limiters.delete(key);
+      this.options.metrics.ecmAccountLimiterAllowance.remove({ account: accountLabel(account), action });
+    }
+  }
+
+  private now(): number {
+    return (this.options.now ?? monotonic)();
   }
 }
 

@@ -145,6 +145,17 @@ export class RateLimiter {
     this.lastRecovery = now;
   }
 
+  /**
+   * Whether the limiter holds nothing worth keeping: no place in line, no call in the window, its whole
+   * allowance and no pause. A new limiter would behave the same, so an idle one may be dropped.
+   */
+  get idle(): boolean {
+    const now = this.prune();
+    return (
+      this.places.length === 0 && this.started.length === 0 && this.allowance >= this.burst && this.pausedUntil <= now
+    );
+  }
+
   /** The current allowance per window, for metrics and tests. */
   get currentAllowance(): number {
     this.recover(this.now());

@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { request as httpRequest, Agent } from "node:http";
 import { FencedOffError } from "../../src/api/fence.ts";
 import { CallTurns } from "../../src/ecm/call-turns.ts";
-import { EcmClient } from "../../src/ecm/client.ts";
+import { EcmClient, LIMITER_IDLE_MS, accountLabel } from "../../src/ecm/client.ts";
 import { fenceConnections } from "../../src/ecm/fenced-connections.ts";
 import { EcmError } from "../../src/ecm/errors.ts";
 import { DescribeResponseSchema, MutatingResponseSchema } from "../../src/ecm/responses.ts";
@@ -57,7 +57,9 @@ beforeEach(() => {
   received = [];
 });
 
-function client(options: { transportRetries?: number; timeoutMs?: number; fence?: () => boolean } = {}) {
+function client(
+  options: { transportRetries?: number; timeoutMs?: number; fence?: () => boolean; now?: () => number } = {},
+) {
   const metrics = new Metrics();
   const warnings: string[] = [];
   const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
@@ -71,6 +73,7 @@ function client(options: { transportRetries?: number; timeoutMs?: number; fence?
     metrics,
     logger,
     ...(options.fence ? { fence: options.fence } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   return { ecm, metrics, warnings };
 }
@@ -221,6 +224,40 @@ describe("the ECM client", () => {
       expect(await sent).toBeInstanceOf(FencedOffError);
       expect(received).toEqual([]);
       agent.destroy();
+    });
+  });
+
+  describe("per-account state", () => {
+    const accounts = async (metrics: Metrics) =>
+      (await metrics.ecmAccountLimiterAllowance.get()).values.map((v) => String(v.labels.account)).sort();
+
+    it("drops an account's limiter and its metric series once it has been idle a while", async () => {
+      let now = 1_000_000;
+      const { ecm, metrics } = client({ now: () => now });
+      answers.push(envelope({ RequestId: "req-a" }), envelope({ RequestId: "req-b" }));
+      await ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema);
+      expect(await accounts(metrics)).toEqual([accountLabel(A.secretId)]);
+      now += LIMITER_IDLE_MS;
+      // The key was rotated: only B is used from now on.
+      await ecm.call("DetachNetworkInterface", PARAMS, B, MutatingResponseSchema);
+      expect(await accounts(metrics)).toEqual([accountLabel(B.secretId)]);
+    });
+
+    it("keeps an account in use, and one whose caller still holds a ticket", async () => {
+      let now = 1_000_000;
+      const { ecm, metrics } = client({ now: () => now });
+      answers.push(envelope({ RequestId: "req-a" }), envelope({ RequestId: "req-c" }));
+      await ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema);
+      const held = ecm.reserve("DetachNetworkInterface", A.secretId);
+      // The holder comes back every half minute; the account makes no call all that while.
+      for (let waited = 0; waited <= LIMITER_IDLE_MS; waited += 30_000) {
+        now += 30_000;
+        expect(held.at).toBeLessThanOrEqual(now);
+      }
+      answers.push(envelope({ RequestId: "req-b" }));
+      await ecm.call("DetachNetworkInterface", PARAMS, B, MutatingResponseSchema);
+      expect(await accounts(metrics)).toEqual([accountLabel(A.secretId), accountLabel(B.secretId)].sort());
+      held.cancel();
     });
   });
 });
