@@ -5,12 +5,16 @@ import type { ChangeHandler, ChangeKind } from "../kube/informer.ts";
 import type { SecretChanges } from "../kube/secret-change-poller.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { skipUndecodable } from "../kube/undecodable.ts";
+import { failurePolicy } from "./failure-policy.ts";
 import { targetOf } from "./status.ts";
 import { keyOf } from "./keys.ts";
 import type { Next, Trigger } from "./decision.ts";
 import { WorkQueue, type Priority } from "./workqueue.ts";
 
 export const CONTROLLER_NAME = "eniattachment";
+/** A reconcile refused by the fence is looked at again after this long, without back-off (a lost lease ends the process first). */
+const FENCED_RETRY_MS = 2_000;
 
 /** A cache of one kind of object, kept by list and watch, that tells of changes. */
 export interface Informer<T> {
@@ -162,7 +166,7 @@ export class Controller {
 
   private async process(key: string): Promise<void> {
     const { reconciler, logger, metrics } = this.options;
-    const [namespace = "", name = ""] = key.split("/");
+    const [namespace, name] = namespacedName(key);
     const log = logger.child({ namespace, name, reconcileId: randomUUID() });
     const credentialsChanged = this.credentialsChanged.delete(key);
     const changed = this.changed.delete(key);
@@ -189,16 +193,45 @@ export class Controller {
           break;
       }
     } catch (err) {
-      const delayMs = this.queue.addRateLimited(key, "KubernetesApi", priority);
       if (credentialsChanged) this.credentialsChanged.add(key);
-      log.error({ err, retryInMs: delayMs }, "reconcile failed");
-      metrics.reconcileErrors.inc({ controller });
-      metrics.reconcileTotal.inc({ controller, result: "error" });
+      this.failed(key, err, log, priority);
     } finally {
       metrics.activeWorkers.dec({ controller });
       stopTimer();
       stopWork();
     }
+  }
+
+  /** Each kind of failure by its own policy (failure-policy.ts). */
+  private failed(key: string, err: unknown, log: Logger, priority: Priority): void {
+    const { metrics } = this.options;
+    const controller = CONTROLLER_NAME;
+    const policy = failurePolicy(err);
+    switch (policy.kind) {
+      case "fenced":
+        this.queue.forget(key);
+        this.queue.addAfter(key, FENCED_RETRY_MS, priority);
+        log.debug({ err }, "reconcile stopped: this replica no longer holds the leader lease");
+        metrics.reconcileTotal.inc({ controller, result: "requeue_after" });
+        return;
+      case "undecodable":
+        this.queue.forget(key);
+        this.credentialsChanged.delete(key);
+        skipUndecodable(log, metrics, "get", err, ...namespacedName(key));
+        metrics.reconcileTotal.inc({ controller, result: "error" });
+        return;
+      case "terminal":
+        this.queue.forget(key);
+        log.error({ err }, "reconcile failed; not retried until the object changes");
+        break;
+      case "retry": {
+        const retryInMs = this.queue.addRateLimited(key, policy.policy, priority);
+        log.error({ err, retryInMs }, "reconcile failed");
+        break;
+      }
+    }
+    metrics.reconcileErrors.inc({ controller });
+    metrics.reconcileTotal.inc({ controller, result: "error" });
   }
 
   private cachedPriority(namespace: string, name: string): Priority {
@@ -208,6 +241,11 @@ export class Controller {
     }
     return "normal";
   }
+}
+
+function namespacedName(key: string): [string, string] {
+  const [namespace = "", name = ""] = key.split("/");
+  return [namespace, name];
 }
 
 /** What a change must alter to be worth a reconcile: not the status, which the operator writes itself. */
