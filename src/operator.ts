@@ -14,6 +14,7 @@ import { ResilientInformer, findCached } from "./kube/informer.ts";
 import { SecretChangePoller } from "./kube/secret-change-poller.ts";
 import { resourceCredentials } from "./kube/secret-credentials.ts";
 import { SecretReader } from "./kube/secret-reader.ts";
+import { skipUndecodable } from "./kube/undecodable.ts";
 import type { Logger } from "./observability/logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
 
@@ -61,7 +62,10 @@ export function createController(
         EniAttachmentClient.path(namespace),
         (continueToken) => client.listPage(namespace, continueToken),
         logger,
-        { transform: (object) => cachedCopy(decodeEniAttachment(object)) },
+        {
+          transform: (object) => cachedCopy(decodeEniAttachment(object)),
+          skipped: (error, path, namespace, name) => skipUndecodable(logger, metrics, path, error, namespace, name),
+        },
       ),
   );
   const secrets = new SecretReader(kc.makeApiClient(CoreV1Api));

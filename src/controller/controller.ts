@@ -5,12 +5,16 @@ import type { ChangeHandler, ChangeKind } from "../kube/informer.ts";
 import type { SecretChanges } from "../kube/secret-change-poller.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { skipUndecodable } from "../kube/undecodable.ts";
+import { failurePolicy } from "./failure-policy.ts";
 import { targetOf } from "./status.ts";
 import { keyOf } from "./keys.ts";
 import type { Next, Trigger } from "./decision.ts";
 import { WorkQueue, type Priority } from "./workqueue.ts";
 
 export const CONTROLLER_NAME = "eniattachment";
+/** A reconcile refused by the fence is looked at again after this long, without back-off (a lost lease ends the process first). */
+const FENCED_RETRY_MS = 2_000;
 
 /** A cache of one kind of object, kept by list and watch, that tells of changes. */
 export interface Informer<T> {
@@ -51,6 +55,8 @@ export class Controller {
   private readonly credentialsChanged = new Set<string>();
   /** Keys queued by a change of their object since their last reconcile. */
   private readonly changed = new Set<string>();
+  /** Whether workers run: until then informer changes only warm the cache, nothing is queued or kept. */
+  private leading = false;
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
 
@@ -70,14 +76,26 @@ export class Controller {
 
   /** Starts the informers; replicas that do not lead keep their caches warm too, as controller-runtime does. */
   async startInformers(): Promise<void> {
-    const { resources, secrets } = this.options;
-    await Promise.all([...secrets, ...resources].map((informer) => informer.start()));
+    await Promise.all(this.options.resources.map((informer) => informer.start()));
   }
 
-  /** Starts reconciling: only the leader does. */
+  /**
+   * Starts reconciling: only the leader does. Changes seen before were not queued (a follower holds
+   * nothing for the queue), so every object the caches hold now is queued once, as controller-runtime's
+   * controllers start on the caches' initial list.
+   */
   startWorkers(): void {
     const { resources, workers, metrics } = this.options;
+    this.leading = true;
+    for (const informer of resources) {
+      for (const resource of informer.list()) {
+        this.seen.set(keyOf(resource), fingerprintOf(resource));
+        this.enqueue(resource);
+      }
+    }
     metrics.maxWorkers.set({ controller: CONTROLLER_NAME }, workers);
+    // Secret changes only retry work, so only a leader looks for them.
+    for (const changes of this.options.secrets) void changes.start();
     this.workers = Array.from({ length: workers }, () => this.work());
     this.resyncTimer = setInterval(() => {
       for (const informer of resources) for (const resource of informer.list()) this.enqueue(resource);
@@ -103,13 +121,13 @@ export class Controller {
 
   private onResource(resource: EniAttachment, kind: ChangeKind): void {
     this.options.reconciler.delivered(resource, kind);
+    if (!this.leading) return;
     const key = keyOf(resource);
     if (kind === "delete") {
       this.seen.delete(key);
       return;
     }
-    const { generation, deletionTimestamp, finalizers } = resource.metadata;
-    const fingerprint = JSON.stringify([generation, deletionTimestamp, finalizers]);
+    const fingerprint = fingerprintOf(resource);
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);
     this.changed.add(key);
@@ -118,6 +136,7 @@ export class Controller {
 
   /** A changed Secret retries at once the resources whose credentials it holds. */
   private onSecret(secret: V1Secret): void {
+    if (!this.leading) return;
     const { namespace, name } = secret.metadata ?? {};
     for (const informer of this.options.resources) {
       for (const resource of informer.list()) {
@@ -147,7 +166,7 @@ export class Controller {
 
   private async process(key: string): Promise<void> {
     const { reconciler, logger, metrics } = this.options;
-    const [namespace = "", name = ""] = key.split("/");
+    const [namespace, name] = namespacedName(key);
     const log = logger.child({ namespace, name, reconcileId: randomUUID() });
     const credentialsChanged = this.credentialsChanged.delete(key);
     const changed = this.changed.delete(key);
@@ -174,16 +193,45 @@ export class Controller {
           break;
       }
     } catch (err) {
-      const delayMs = this.queue.addRateLimited(key, "KubernetesApi", priority);
       if (credentialsChanged) this.credentialsChanged.add(key);
-      log.error({ err, retryInMs: delayMs }, "reconcile failed");
-      metrics.reconcileErrors.inc({ controller });
-      metrics.reconcileTotal.inc({ controller, result: "error" });
+      this.failed(key, err, log, priority);
     } finally {
       metrics.activeWorkers.dec({ controller });
       stopTimer();
       stopWork();
     }
+  }
+
+  /** Each kind of failure by its own policy (failure-policy.ts). */
+  private failed(key: string, err: unknown, log: Logger, priority: Priority): void {
+    const { metrics } = this.options;
+    const controller = CONTROLLER_NAME;
+    const policy = failurePolicy(err);
+    switch (policy.kind) {
+      case "fenced":
+        this.queue.forget(key);
+        this.queue.addAfter(key, FENCED_RETRY_MS, priority);
+        log.debug({ err }, "reconcile stopped: this replica no longer holds the leader lease");
+        metrics.reconcileTotal.inc({ controller, result: "requeue_after" });
+        return;
+      case "undecodable":
+        this.queue.forget(key);
+        this.credentialsChanged.delete(key);
+        skipUndecodable(log, metrics, "get", err, ...namespacedName(key));
+        metrics.reconcileTotal.inc({ controller, result: "error" });
+        return;
+      case "terminal":
+        this.queue.forget(key);
+        log.error({ err }, "reconcile failed; not retried until the object changes");
+        break;
+      case "retry": {
+        const retryInMs = this.queue.addRateLimited(key, policy.policy, priority);
+        log.error({ err, retryInMs }, "reconcile failed");
+        break;
+      }
+    }
+    metrics.reconcileErrors.inc({ controller });
+    metrics.reconcileTotal.inc({ controller, result: "error" });
   }
 
   private cachedPriority(namespace: string, name: string): Priority {
@@ -193,6 +241,17 @@ export class Controller {
     }
     return "normal";
   }
+}
+
+function namespacedName(key: string): [string, string] {
+  const [namespace = "", name = ""] = key.split("/");
+  return [namespace, name];
+}
+
+/** What a change must alter to be worth a reconcile: not the status, which the operator writes itself. */
+function fingerprintOf(resource: EniAttachment): string {
+  const { generation, deletionTimestamp, finalizers } = resource.metadata;
+  return JSON.stringify([generation, deletionTimestamp, finalizers]);
 }
 
 /** Deletions and detaches are served before routine work such as confirmation polls of attached resources. */

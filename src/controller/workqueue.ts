@@ -1,3 +1,4 @@
+import { monotonic } from "../api/clock.ts";
 import { retryDelayMs, type RetryPolicyName } from "./backoff.ts";
 
 export type Priority = "high" | "normal";
@@ -58,7 +59,7 @@ export class WorkQueue {
       this.add(key, priority);
       return;
     }
-    const at = Date.now() + ms;
+    const at = monotonic() + ms;
     const pending = this.timers.get(key);
     if (pending && pending.at <= at) return;
     if (pending) clearTimeout(pending.timer);
@@ -122,7 +123,7 @@ export class WorkQueue {
       resolve(key);
       return;
     }
-    this.queued.set(key, { priority, since: Date.now() });
+    this.queued.set(key, { priority, since: monotonic() });
     this.queues[priority].push(key);
     this.hooks.onDepth?.(this.queued.size);
   }
@@ -134,7 +135,7 @@ export class WorkQueue {
     this.queued.delete(key);
     this.processing.add(key);
     this.hooks.onDepth?.(this.queued.size);
-    if (entry) this.hooks.onWait?.((Date.now() - entry.since) / 1000);
+    if (entry) this.hooks.onWait?.((monotonic() - entry.since) / 1000);
     return key;
   }
 }

@@ -1,3 +1,4 @@
+import { monotonic, type Clock } from "../api/clock.ts";
 import type { MutatingAction } from "./actions.ts";
 import type { EcmClient } from "./client.ts";
 import { accountOf, type CredentialSource } from "./credentials.ts";
@@ -27,7 +28,8 @@ export interface CallTurnsOptions {
   readonly maxWaitMs: number;
   /** A caller given back returns this much ahead of its turn, time enough to observe again. */
   readonly returnAheadMs: number;
-  readonly now?: () => number;
+  /** The limiters' clock, which tickets' times are read on. */
+  readonly now?: Clock;
 }
 
 /**
@@ -59,7 +61,7 @@ export class CallTurns implements MutatingCalls {
     });
     const account = accountOf(credential);
     const ticket = this.ticketFor(key, action, account);
-    const waitMs = ticket.at - (this.options.now ?? Date.now)();
+    const waitMs = ticket.at - (this.options.now ?? monotonic)();
     if (waitMs > this.options.maxWaitMs) {
       this.held.set(key, { action, account, ticket });
       // A ticket's time moves forward while its account's allowance recovers: its holder looks again

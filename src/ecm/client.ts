@@ -5,6 +5,7 @@ import { Type, type Static, type TSchema } from "typebox";
 import { Value } from "typebox/value";
 import { CommonClient } from "tencentcloud-sdk-nodejs-common";
 import { DecodeError, decode } from "../api/decode.ts";
+import { monotonic, type Clock } from "../api/clock.ts";
 import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -12,7 +13,11 @@ import { ECM_SIGNING_HOST, ECM_VERSION, type EcmAction } from "./actions.ts";
 import { CredentialsError, accountOf, type CredentialSource, type EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
+import { fenceConnections } from "./fenced-connections.ts";
 import { RateLimiter, type Ticket } from "./rate-limiter.ts";
+
+/** A limiter unused this long, and idle, is dropped with its metric series: its account may be gone (a rotated key). */
+export const LIMITER_IDLE_MS = 10 * 60_000;
 
 export interface EcmClientOptions {
   readonly endpoint: URL;
@@ -25,10 +30,10 @@ export interface EcmClientOptions {
   readonly transportRetryMs?: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Checked right before every request is sent; default: always allowed. */
+  /** Checked as the last step before a request leaves (after its credential, on an open connection); default: always allowed. */
   readonly fence?: Fence;
-  /** The limiters' clock (ms since the epoch); tests give one that stands still. */
-  readonly now?: () => number;
+  /** The limiters' clock, monotonic by default; tests give one that stands still. */
+  readonly now?: Clock;
 }
 
 /**
@@ -39,13 +44,18 @@ export interface EcmClientOptions {
  */
 export class EcmClient {
   private readonly agent: Agent;
-  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly limiters = new Map<
+    string,
+    { limiter: RateLimiter; account: string; action: EcmAction; usedAt: number }
+  >();
+  private lastSweep: number;
   private readonly unknownCodesLogged = new Set<string>();
   private readonly options: EcmClientOptions;
 
   constructor(options: EcmClientOptions) {
     this.options = options;
-    this.agent = agentFor(options.endpoint);
+    this.agent = fenceConnections(agentFor(options.endpoint), options.fence ?? UNFENCED);
+    this.lastSweep = this.now();
   }
 
   /** The credential a source holds now; a failure to read it is its CredentialsError code, or Credentials.Unavailable. */
@@ -101,10 +111,16 @@ export class EcmClient {
     const account = accountOf(credential);
     const limiter = this.limiter(action, account);
     await limiter.acquire(ticket);
-    // After waiting for the turn, which may have outlasted the leader lease.
-    checkFence(this.options.fence ?? UNFENCED, action);
+    const fence = this.options.fence ?? UNFENCED;
     const client = new CommonClient(ECM_SIGNING_HOST, ECM_VERSION, {
-      credential,
+      // The SDK asks for the credential right before it signs and sends, after every wait of its own:
+      // the fence is checked there (a new connection is checked again once it is open).
+      credential: {
+        getCredential: () => {
+          checkFence(fence, action);
+          return Promise.resolve(credential);
+        },
+      },
       profile: {
         httpProfile: {
           protocol: `${this.options.endpoint.protocol}//`,
@@ -121,6 +137,8 @@ export class EcmClient {
       metrics.ecmRequests.inc({ action, code: "Success" });
       return body;
     } catch (cause) {
+      // Refused by the fence, at the last check or on opening the connection: nothing was sent.
+      checkFence(fence, action);
       const error = toEcmError(action, cause, timeout.aborted);
       metrics.ecmRequests.inc({ action, code: error.code });
       this.noteError(limiter, error);
@@ -151,24 +169,43 @@ export class EcmClient {
     const { metrics } = this.options;
     metrics.ecmAccountLimiterAllowance.set({ account: accountLabel(account), action }, limiter.currentAllowance);
     let lowest = limiter.currentAllowance;
-    for (const [key, other] of this.limiters) {
-      if (key.endsWith(`\u0000${action}`)) lowest = Math.min(lowest, other.currentAllowance);
+    for (const other of this.limiters.values()) {
+      if (other.action === action) lowest = Math.min(lowest, other.limiter.currentAllowance);
     }
     metrics.ecmLimiterAllowance.set({ action }, lowest);
   }
 
   private limiter(action: EcmAction, account: string): RateLimiter {
+    const now = this.now();
+    this.evictIdle(now);
     const key = `${account}\u0000${action}`;
-    let limiter = this.limiters.get(key);
-    if (!limiter) {
-      limiter = new RateLimiter({
+    let entry = this.limiters.get(key);
+    if (!entry) {
+      const limiter = new RateLimiter({
         qps: this.options.qps,
         burst: this.options.burst,
         ...(this.options.now ? { now: this.options.now } : {}),
       });
-      this.limiters.set(key, limiter);
+      entry = { limiter, account, action, usedAt: now };
+      this.limiters.set(key, entry);
     }
-    return limiter;
+    entry.usedAt = now;
+    return entry.limiter;
+  }
+
+  /** Drops, at most once per LIMITER_IDLE_MS, the limiters idle that long, and their per-account series. */
+  private evictIdle(now: number): void {
+    if (now - this.lastSweep < LIMITER_IDLE_MS) return;
+    this.lastSweep = now;
+    for (const [key, { limiter, account, action, usedAt }] of this.limiters) {
+      if (now - usedAt < LIMITER_IDLE_MS || !limiter.idle) continue;
+      this.limiters.delete(key);
+      this.options.metrics.ecmAccountLimiterAllowance.remove({ account: accountLabel(account), action });
+    }
+  }
+
+  private now(): number {
+    return (this.options.now ?? monotonic)();
   }
 }
 

@@ -1,3 +1,5 @@
+import { monotonic, type Clock } from "../api/clock.ts";
+
 /**
  * A per-action limiter shared by every worker: at most `burst` calls start in any window of
  * `burst / qps` seconds (plus a small margin for jitter between our clock and the server's). A sliding
@@ -19,7 +21,8 @@ export interface RateLimiterOptions {
   readonly burst: number;
   /** Added to the window to absorb jitter between our clock and the server's. */
   readonly marginMs?: number;
-  readonly now?: () => number;
+  /** Monotonic by default: a stepped wall clock must neither stall nor release a line of calls. */
+  readonly now?: Clock;
 }
 
 export interface LimiterState {
@@ -41,7 +44,7 @@ export function nextSlot(state: LimiterState, windowMs: number, now: number): nu
 }
 
 export interface Ticket {
-  /** When the call is expected to be allowed to start (ms since the epoch), as things stand now. */
+  /** When the call is expected to be allowed to start (ms on the limiter's clock), as things stand now. */
   readonly at: number;
   /** Whether the line's allowance is below its burst, winning it back: `at` then moves forward. */
   readonly recovering: boolean;
@@ -60,7 +63,7 @@ interface Place {
 export class RateLimiter {
   readonly windowMs: number;
   private readonly burst: number;
-  private readonly now: () => number;
+  private readonly now: Clock;
   /** Start times of the calls made in the current window, ascending. */
   private started: number[] = [];
   /** Outstanding places, in the order they were taken. */
@@ -75,7 +78,7 @@ export class RateLimiter {
     }
     this.burst = Math.floor(options.burst);
     this.windowMs = (this.burst / options.qps) * 1000 + (options.marginMs ?? 25);
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? monotonic;
     this.allowance = this.burst;
     this.lastRecovery = this.now();
   }
@@ -116,13 +119,15 @@ export class RateLimiter {
   /** Resolves when the call may start: not before its ticket, and only while the window has room. */
   async acquire(ticket: Ticket = this.reserve()): Promise<void> {
     for (;;) {
-      const now = this.prune();
       const allowed = nextSlot(
         { starts: this.started, allowance: this.allowance, pausedUntil: this.pausedUntil },
         this.windowMs,
-        now,
+        this.prune(),
       );
-      const wait = Math.max(ticket.at, allowed) - now;
+      const due = Math.max(ticket.at, allowed);
+      // Read after the ticket: a ticket due "now" is due at its own reading, which this one is not before.
+      const now = this.now();
+      const wait = due - now;
       if (wait <= 0) {
         this.started.push(now);
         ticket.cancel();
@@ -138,6 +143,17 @@ export class RateLimiter {
     this.allowance = Math.max(1, Math.floor(this.allowance / 2));
     this.pausedUntil = now + this.windowMs;
     this.lastRecovery = now;
+  }
+
+  /**
+   * Whether the limiter holds nothing worth keeping: no place in line, no call in the window, its whole
+   * allowance and no pause. A new limiter would behave the same, so an idle one may be dropped.
+   */
+  get idle(): boolean {
+    const now = this.prune();
+    return (
+      this.places.length === 0 && this.started.length === 0 && this.allowance >= this.burst && this.pausedUntil <= now
+    );
   }
 
   /** The current allowance per window, for metrics and tests. */

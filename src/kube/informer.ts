@@ -34,6 +34,8 @@ export interface InformerOptions<T> {
    * is most of what the cache costs. An object it throws for is left out, with a warning.
    */
   transform?: (object: T) => T;
+  /** Told of each object the transform throws for, with how it was read; a warning is logged otherwise. */
+  skipped?: (error: unknown, path: "watch" | "list", namespace: string | undefined, name: string) => void;
 }
 
 /**
@@ -81,7 +83,7 @@ function isGone(value: unknown): boolean {
   return ("code" in value && value.code === 410) || ("statusCode" in value && value.statusCode === 410);
 }
 
-const keyOf = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
+const cacheKey = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
 
 /**
  * A list-then-watch cache of one API path, in the manner of client-go's reflector, that survives the API
@@ -96,6 +98,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly path: string;
   private readonly listFn: ListPageFn;
   private readonly transform: (object: T) => T;
+  private readonly skipped: InformerOptions<T>["skipped"];
   private readonly stream: WatchStream;
   private readonly random: () => number;
   private readonly logger: Logger;
@@ -114,6 +117,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.path = path;
     this.listFn = list;
     this.transform = options.transform ?? ((object) => object);
+    this.skipped = options.skipped;
     this.stream = options.watch ?? new Watch(kc);
     this.random = options.random ?? Math.random;
     this.logger = logger.child({ informer: path });
@@ -143,7 +147,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.cache.get(keyOf(namespace, name));
+    return this.cache.get(cacheKey(namespace, name));
   }
 
   async stop(): Promise<void> {
@@ -197,14 +201,17 @@ export class ResilientInformer<T extends KubernetesObject> {
    */
   private async relist(): Promise<{ err: unknown } | undefined> {
     const listed = new Map<string, T>();
+    // Listed but left out: like a watch event left out, it neither replaces nor deletes the cached copy.
+    const leftOut = new Set<string>();
     let resourceVersion = "";
     try {
       let continueToken: string | undefined;
       do {
         const page = await this.listFn(continueToken);
         for (const item of page.items) {
-          const object = this.admit(item);
-          if (object) listed.set(keyOf(object.metadata?.namespace, object.metadata?.name ?? ""), object);
+          const object = this.admit(item, "list");
+          if (object) listed.set(cacheKey(object.metadata?.namespace, object.metadata?.name ?? ""), object);
+          else if (this.isObject(item)) leftOut.add(cacheKey(item.metadata?.namespace, item.metadata?.name ?? ""));
         }
         resourceVersion = page.metadata?.resourceVersion ?? "";
         continueToken = page.metadata?.continue || undefined;
@@ -215,7 +222,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
     for (const object of listed.values()) this.upsert(object);
     for (const [key, object] of this.cache) {
-      if (listed.has(key)) continue;
+      if (listed.has(key) || leftOut.has(key)) continue;
       this.cache.delete(key);
       this.emit(object, "delete");
     }
@@ -270,7 +277,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         this.resourceVersion = object.metadata?.resourceVersion ?? this.resourceVersion;
         if (type === "DELETED") this.remove(object);
         if (type !== "ADDED" && type !== "MODIFIED") return;
-        const admitted = this.admit(object);
+        const admitted = this.admit(object, "watch");
         if (admitted) this.upsert(admitted);
       };
       const healthy = (): boolean => opened && (delivered || Date.now() - began >= MIN_WATCH_MS);
@@ -332,19 +339,20 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   /** The cache's copy of a listed or watched object, or undefined when it is not one or its transform fails. */
-  private admit(value: unknown): T | undefined {
+  private admit(value: unknown, path: "watch" | "list"): T | undefined {
     if (!this.isObject(value)) return undefined;
     try {
       return this.transform(value);
     } catch (err) {
-      const { namespace, name } = value.metadata ?? {};
-      this.logger.warn({ err, namespace, name }, "object left out of the cache");
+      const { namespace, name = "" } = value.metadata ?? {};
+      if (this.skipped) this.skipped(err, path, namespace, name);
+      else this.logger.warn({ err, namespace, name }, "object left out of the cache");
       return undefined;
     }
   }
 
   private upsert(object: T): void {
-    const key = keyOf(object.metadata?.namespace, object.metadata?.name ?? "");
+    const key = cacheKey(object.metadata?.namespace, object.metadata?.name ?? "");
     const cached = this.cache.get(key);
     const version = object.metadata?.resourceVersion;
     if (cached !== undefined && version !== undefined && cached.metadata?.resourceVersion === version) return;
@@ -353,7 +361,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private remove(object: T): void {
-    const key = keyOf(object.metadata?.namespace, object.metadata?.name ?? "");
+    const key = cacheKey(object.metadata?.namespace, object.metadata?.name ?? "");
     if (!this.cache.delete(key)) return;
     this.emit(object, "delete");
   }

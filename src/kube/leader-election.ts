@@ -8,6 +8,7 @@ import {
   V1MicroTime,
   type V1Lease,
 } from "@kubernetes/client-node";
+import { monotonic, type Clock } from "../api/clock.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
 
@@ -24,7 +25,15 @@ export interface LeaderElectionOptions {
   readonly onStoppedLeading: () => void;
   readonly onLeaderChange?: (isLeader: boolean) => void;
   readonly logger: Logger;
+  /** Measures the lease's deadlines; monotonic, so a stepped wall clock moves none of them. */
+  readonly clock?: Clock;
 }
+
+/** The Lease requests the elector makes. */
+export type LeaseApi = Pick<
+  CoordinationV1Api,
+  "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease"
+>;
 
 /** client-go's defaults: a 15 s lease, renewed within 10 s, tried every 2 s; a request gets 2.5 s. */
 export const DEFAULT_TIMINGS = {
@@ -39,7 +48,7 @@ type Outcome = "acquired" | "heldByOther" | "failed";
 
 /**
  * Lease-based leader election (coordination.k8s.io/v1), after client-go's LeaderElector. Another
- * holder's lease counts as expired only after leaseDuration has passed on our own clock since we saw
+ * holder's lease counts as expired only after leaseDuration has passed on our own monotonic clock since we saw
  * it renewed, so clock skew between replicas cannot cause two leaders. `holdsLease` is the fence for
  * all other work: true only within renewDeadline of the start of the last successful renewal, so it
  * turns false on time even when the process was frozen and no timer has run since; another replica
@@ -47,15 +56,16 @@ type Outcome = "acquired" | "heldByOther" | "failed";
  */
 export class LeaderElector {
   readonly identity = `${hostname()}_${randomUUID()}`;
-  private readonly api: CoordinationV1Api;
+  private readonly api: LeaseApi;
   private readonly options: LeaderElectionOptions;
+  private readonly clock: Clock;
   private observed: { renewTime: string; holder: string; at: number } | undefined;
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastRenew = 0;
 
-  constructor(kc: KubeConfig, options: LeaderElectionOptions) {
+  constructor(kc: KubeConfig, options: LeaderElectionOptions, api: LeaseApi = kc.makeApiClient(CoordinationV1Api)) {
     const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = options;
     if (leaseDurationMs <= renewDeadlineMs) throw new Error("leaseDuration must be greater than renewDeadline");
     if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
@@ -67,8 +77,9 @@ export class LeaderElector {
     if (retryPeriodMs < 1 || !options.name || !options.namespace) {
       throw new Error("leader election needs a positive retryPeriod, a lease name and a namespace");
     }
-    this.api = kc.makeApiClient(CoordinationV1Api);
+    this.api = api;
     this.options = options;
+    this.clock = options.clock ?? monotonic;
   }
 
   start(): void {
@@ -77,7 +88,7 @@ export class LeaderElector {
 
   /** Leading, with a renewal recent enough that no other replica can have taken the lease. */
   get holdsLease(): boolean {
-    return this.leading && Date.now() - this.lastRenew < this.options.renewDeadlineMs;
+    return this.leading && this.clock() - this.lastRenew < this.options.renewDeadlineMs;
   }
 
   /** Stops trying; a leader gives the lease up so that another replica takes over at once. */
@@ -112,7 +123,7 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     const { retryPeriodMs, renewDeadlineMs, logger } = this.options;
     let outcome: Outcome = "failed";
-    const startedAt = Date.now();
+    const startedAt = this.clock();
     try {
       outcome = await this.tryAcquireOrRenew();
     } catch (err) {
@@ -120,7 +131,7 @@ export class LeaderElector {
     }
     if (this.stopped) return;
     // Another holder on a lease we led means it is lost now, not at the renew deadline.
-    const lost = this.leading && (outcome === "heldByOther" || Date.now() - this.lastRenew > renewDeadlineMs);
+    const lost = this.leading && (outcome === "heldByOther" || this.clock() - this.lastRenew > renewDeadlineMs);
     if (outcome === "acquired") {
       // The request's start: the lease's renewTime is no earlier than that.
       this.lastRenew = startedAt;
@@ -169,10 +180,10 @@ export class LeaderElector {
     const holder = spec.holderIdentity ?? "";
     const renewTime = String(spec.renewTime ?? "");
     if (!this.observed || this.observed.renewTime !== renewTime || this.observed.holder !== holder) {
-      this.observed = { renewTime, holder, at: Date.now() };
+      this.observed = { renewTime, holder, at: this.clock() };
     }
     const heldByOther = holder !== "" && holder !== this.identity;
-    const expired = Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    const expired = this.clock() > this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
     if (heldByOther && !expired) return "heldByOther";
     const renewing = holder === this.identity;
     spec.holderIdentity = this.identity;

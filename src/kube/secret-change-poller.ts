@@ -20,7 +20,9 @@ export interface SecretChanges {
  * Tells the controller when a Secret that a failing resource needs has changed (created, its keys
  * replaced), so that resource is retried at once rather than at its next slow credentials retry,
  * without watching Secrets: only the Secrets of resources failing on credentials are read, one GET at
- * a time, and a read is a change when it differs from the last read of that Secret.
+ * a time, and a read is a change when it differs from the last read of that Secret, by this poller
+ * or by a reconcile. The poller keeps those versions itself (the reader's cache expires), for the
+ * Secrets that resources name: a Secret no resource names any more is forgotten.
  */
 export class SecretChangePoller implements SecretChanges {
   readonly synced = true;
@@ -29,6 +31,8 @@ export class SecretChangePoller implements SecretChanges {
   private readonly logger: Logger;
   private readonly intervalMs: number;
   private readonly handlers: ChangeHandler<V1Secret>[] = [];
+  /** The version of each Secret last read, by namespace/name. */
+  private readonly versions = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
 
@@ -42,6 +46,7 @@ export class SecretChangePoller implements SecretChanges {
     this.resources = resources;
     this.logger = logger;
     this.intervalMs = intervalMs;
+    reader.onRead((namespace, name, secret) => this.versions.set(`${namespace}/${name}`, versionOf(secret)));
   }
 
   onChange(handler: ChangeHandler<V1Secret>): void {
@@ -68,14 +73,18 @@ export class SecretChangePoller implements SecretChanges {
 
   private async poll(): Promise<void> {
     const wanted = new Map<string, { namespace: string; name: string }>();
+    const named = new Set<string>();
     for (const resource of this.resources()) {
       const name = resource.spec.credentialsSecretRef?.name;
       const namespace = resource.metadata.namespace;
-      if (name && namespace && failingOnCredentials(resource)) wanted.set(`${namespace}/${name}`, { namespace, name });
+      if (!name || !namespace) continue;
+      named.add(`${namespace}/${name}`);
+      if (failingOnCredentials(resource)) wanted.set(`${namespace}/${name}`, { namespace, name });
     }
+    for (const key of this.versions.keys()) if (!named.has(key)) this.versions.delete(key);
     for (const { namespace, name } of wanted.values()) {
       if (this.stopped) return;
-      const before = this.reader.lastSeenVersion(namespace, name);
+      const before = this.versions.get(`${namespace}/${name}`);
       try {
         const secret = await this.reader.read(namespace, name, true);
         if (before === undefined || versionOf(secret) === before) continue;

@@ -70,6 +70,12 @@ export class Metrics {
     buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 60],
     registers: [this.registry],
   });
+  readonly decodeErrors = new Counter({
+    name: "eniattachment_decode_errors_total",
+    help: "EniAttachments read that do not match their schema, skipped, by how they were read (watch, list, get)",
+    labelNames: ["path"] as const,
+    registers: [this.registry],
+  });
   readonly leaderStatus = new Gauge({
     name: "leader_election_master_status",
     help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master",

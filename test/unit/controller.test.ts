@@ -4,9 +4,12 @@ import type { EniAttachment } from "../../src/api/eniattachment.ts";
 import { Controller, type Informer, type Reconcile } from "../../src/controller/controller.ts";
 import type { Next, Trigger } from "../../src/controller/decision.ts";
 import type { ChangeHandler, ChangeKind } from "../../src/kube/informer.ts";
+import { pino } from "pino";
+import { DecodeError } from "../../src/api/decode.ts";
+import { FencedOffError } from "../../src/api/fence.ts";
+import { EcmError } from "../../src/ecm/errors.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
 import { eniAttachment } from "./fixtures.ts";
-import { silentLogger } from "./fakes.ts";
 
 class FakeInformer<T extends { metadata?: { name?: string; namespace?: string } }> implements Informer<T> {
   private readonly objects = new Map<string, T>();
@@ -41,9 +44,12 @@ class FakeReconciler implements Reconcile {
   readonly deliveries: string[] = [];
   next: Next = { kind: "waitForChange" };
   gate: Promise<void> | undefined;
+  /** Thrown by every reconcile when set. */
+  failure: Error | undefined;
   async reconcile(namespace: string, name: string, _log: unknown, trigger: Trigger): Promise<Next> {
     this.runs.push({ key: `${namespace}/${name}`, ...trigger });
     if (this.gate) await this.gate;
+    if (this.failure !== undefined) throw this.failure;
     return this.next;
   }
   delivered(resource: EniAttachment, kind: ChangeKind): void {
@@ -62,16 +68,44 @@ function setup(workers = 1) {
   const resources = new FakeInformer<EniAttachment>();
   const secrets = new FakeInformer<V1Secret>();
   const reconciler = new FakeReconciler();
+  const metrics = new Metrics();
+  const logs: { level: number; msg: string }[] = [];
+  const logger = pino(
+    { level: "debug" },
+    { write: (line: string) => logs.push(JSON.parse(line) as { level: number; msg: string }) },
+  );
   const controller = new Controller({
     resources: [resources],
     secrets: [secrets],
     reconciler,
     workers,
     fullResyncMs: 600_000,
-    logger: silentLogger,
-    metrics: new Metrics(),
+    logger,
+    metrics,
   });
-  return { resources, secrets, reconciler, controller };
+  return { resources, secrets, reconciler, controller, metrics, logs };
+}
+
+async function total(metric: Metrics["reconcileErrors"] | Metrics["decodeErrors"]): Promise<number> {
+  return (await metric.get()).values.reduce((sum, { value }) => sum + value, 0);
+}
+
+/** The run times (fake clock, ms from the first) of a key failing over `ms`. */
+async function runTimes(s: ReturnType<typeof setup>, ms: number): Promise<number[]> {
+  s.controller.startWorkers();
+  s.resources.emit(resource("a"), "add");
+  const times: number[] = [];
+  const t0 = Date.now();
+  for (let at = 0; at <= ms; at += 100) {
+    const before = s.reconciler.runs.length;
+    await vi.advanceTimersByTimeAsync(at === 0 ? 0 : 100);
+    for (let i = before; i < s.reconciler.runs.length; i += 1) times.push(Date.now() - t0);
+  }
+  return times;
+}
+
+async function queueAdds(metrics: Metrics): Promise<number> {
+  return (await metrics.queueAdds.get()).values.reduce((sum, { value }) => sum + value, 0);
 }
 
 describe("the controller", () => {
@@ -177,8 +211,8 @@ describe("the controller", () => {
   it("follows each reconcile's next step: requeue after the delay it asks for", async () => {
     const s = setup();
     s.reconciler.next = { kind: "requeueAfter", ms: 5000 };
-    s.resources.emit(resource("a"), "add");
     s.controller.startWorkers();
+    s.resources.emit(resource("a"), "add");
     await vi.advanceTimersByTimeAsync(4999);
     expect(s.reconciler.runs).toHaveLength(1);
     s.reconciler.next = { kind: "waitForChange" };
@@ -234,5 +268,90 @@ describe("the controller", () => {
     expect(gaps[1]).toBeGreaterThan(gaps[0] ?? 0);
     expect(gaps[2]).toBeGreaterThan(gaps[1] ?? 0);
     await s.controller.stop(0);
+  });
+
+  it("holds nothing for the queue until it leads, then queues once what the cache holds", async () => {
+    const s = setup();
+    for (let i = 0; i < 10_000; i += 1) {
+      const r = resource(`gone-${i}`);
+      s.resources.emit(r, "add");
+      s.resources.emit(r, "delete");
+    }
+    s.resources.emit(
+      resource("kept", (x) => (x.spec.credentialsSecretRef = { name: "ecm" })),
+      "add",
+    );
+    s.secrets.emit({ metadata: { name: "ecm", namespace: "team-a" } }, "update");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toEqual([]);
+    expect(await queueAdds(s.metrics)).toBe(0);
+
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toEqual([{ key: "team-a/kept", changed: false, credentialsChanged: false }]);
+    expect(await queueAdds(s.metrics)).toBe(1);
+    // The promotion remembered what it queued: a status-only update of it does not queue it again.
+    s.resources.emit(
+      resource("kept", (x) => {
+        x.spec.credentialsSecretRef = { name: "ecm" };
+        x.status = { phase: "Attached" };
+      }),
+      "update",
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(1);
+    await s.controller.stop(0);
+  });
+
+  describe("each kind of failure by its own policy", () => {
+    const warnings = (s: ReturnType<typeof setup>) => s.logs.filter((l) => l.level >= 40);
+
+    it("a reconcile refused by the fence is no failure: not logged as one, looked at again without back-off", async () => {
+      const s = setup();
+      s.reconciler.failure = new FencedOffError("status write");
+      const times = await runTimes(s, 9_000);
+      expect(times).toEqual([0, 2_000, 4_000, 6_000, 8_000]);
+      expect(await total(s.metrics.reconcileErrors)).toBe(0);
+      expect(warnings(s)).toEqual([]);
+      await s.controller.stop(0);
+    });
+
+    it("a resource that does not decode is skipped with one warning and a count, and not retried", async () => {
+      const s = setup();
+      s.reconciler.failure = new DecodeError("EniAttachment", "/spec/networkInterfaceId", "must match pattern");
+      const times = await runTimes(s, 60_000);
+      expect(times).toEqual([0]);
+      expect((await s.metrics.decodeErrors.get()).values).toMatchObject([{ labels: { path: "get" }, value: 1 }]);
+      expect(warnings(s).map((l) => l.msg)).toEqual(["EniAttachment does not match its schema; skipped"]);
+      await s.controller.stop(0);
+    });
+
+    it("an ECM request refused as invalid is terminal: logged once, not retried until the object changes", async () => {
+      const s = setup();
+      s.reconciler.failure = new EcmError("AttachNetworkInterface", "InvalidParameterValue.Malformed", "bad", "req-1");
+      expect(await runTimes(s, 60_000)).toEqual([0]);
+      expect(await total(s.metrics.reconcileErrors)).toBe(1);
+      s.reconciler.failure = undefined;
+      s.resources.emit(
+        resource("a", (x) => (x.metadata.generation = 2)),
+        "update",
+      );
+      await vi.advanceTimersByTimeAsync(0);
+      expect(s.reconciler.runs).toHaveLength(2);
+      await s.controller.stop(0);
+    });
+
+    it("a Kubernetes API failure backs off from 200 ms, a throttled ECM call from 1 s", async () => {
+      vi.spyOn(Math, "random").mockReturnValue(0.5);
+      const api = setup();
+      api.reconciler.failure = new Error("fetch failed");
+      expect((await runTimes(api, 1_500)).slice(0, 4)).toEqual([0, 200, 600, 1_400]);
+      await api.controller.stop(0);
+      const ecm = setup();
+      ecm.reconciler.failure = new EcmError("DetachNetworkInterface", "RequestLimitExceeded", "slow down", "req-2");
+      expect(await runTimes(ecm, 3_500)).toEqual([0, 1_000, 3_000]);
+      await ecm.controller.stop(0);
+      vi.restoreAllMocks();
+    });
   });
 });

@@ -2,7 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { EcmClient } from "../../src/ecm/client.ts";
+import { request as httpRequest, Agent } from "node:http";
+import { FencedOffError } from "../../src/api/fence.ts";
+import { CallTurns } from "../../src/ecm/call-turns.ts";
+import { EcmClient, LIMITER_IDLE_MS, accountLabel } from "../../src/ecm/client.ts";
+import { fenceConnections } from "../../src/ecm/fenced-connections.ts";
 import { EcmError } from "../../src/ecm/errors.ts";
 import { DescribeResponseSchema, MutatingResponseSchema } from "../../src/ecm/responses.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
@@ -53,7 +57,9 @@ beforeEach(() => {
   received = [];
 });
 
-function client(options: { transportRetries?: number; timeoutMs?: number } = {}) {
+function client(
+  options: { transportRetries?: number; timeoutMs?: number; fence?: () => boolean; now?: () => number } = {},
+) {
   const metrics = new Metrics();
   const warnings: string[] = [];
   const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
@@ -66,6 +72,8 @@ function client(options: { transportRetries?: number; timeoutMs?: number } = {})
     transportRetryMs: 10,
     metrics,
     logger,
+    ...(options.fence ? { fence: options.fence } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   return { ecm, metrics, warnings };
 }
@@ -159,8 +167,8 @@ describe("the ECM client", () => {
     const text = await metrics.registry.metrics();
     expect(text).not.toContain(A.secretId);
     // Account B's next turn is now; A is paused for a window.
-    expect(ecm.reserve("DetachNetworkInterface", B.secretId).at).toBeLessThanOrEqual(Date.now());
-    expect(ecm.reserve("DetachNetworkInterface", A.secretId).at).toBeGreaterThan(Date.now() + 500);
+    expect(ecm.reserve("DetachNetworkInterface", B.secretId).at).toBeLessThanOrEqual(performance.now());
+    expect(ecm.reserve("DetachNetworkInterface", A.secretId).at).toBeGreaterThan(performance.now() + 500);
   });
 
   it("logs an unknown code once", async () => {
@@ -170,5 +178,86 @@ describe("the ECM client", () => {
       await failure(ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema));
     }
     expect(warnings.filter((line) => line.includes("Brand.NewCode"))).toHaveLength(1);
+  });
+
+  describe("fenced as the last step before a request leaves", () => {
+    it("sends nothing when the fence turns false while the credential is fetched", async () => {
+      let open = true;
+      const { ecm } = client({ fence: () => open });
+      const turns = new CallTurns(ecm, { maxWaitMs: 500, returnAheadMs: 400 });
+      const source = {
+        getCredential: () => {
+          open = false;
+          return Promise.resolve(A);
+        },
+      };
+      const refused = await turns.call("ns/a", "DetachNetworkInterface", PARAMS, source).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(FencedOffError);
+      expect(received).toEqual([]);
+    });
+
+    it("sends nothing when the fence turns false while the connection opens", async () => {
+      // True when the SDK takes the credential, false by the time the new connection is open.
+      let reads = 0;
+      const { ecm, metrics } = client({ fence: () => (reads += 1) === 1 });
+      answers.push(envelope({ RequestId: "req-never" }));
+      const refused = await ecm
+        .call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema)
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(FencedOffError);
+      expect(reads).toBe(3);
+      expect(received).toEqual([]);
+      // Not an ECM answer: nothing is counted as one.
+      expect((await metrics.ecmRequests.get()).values).toEqual([]);
+    });
+
+    it("hands a request a new connection only once it is open, and only while the fence holds", async () => {
+      let open = true;
+      const agent = fenceConnections(new Agent({ keepAlive: true }), () => open);
+      const sent = new Promise<unknown>((resolve) => {
+        const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path: "/", agent }, resolve);
+        req.on("error", resolve);
+        req.end("{}");
+      });
+      // The request is written; its connection is still opening.
+      open = false;
+      expect(await sent).toBeInstanceOf(FencedOffError);
+      expect(received).toEqual([]);
+      agent.destroy();
+    });
+  });
+
+  describe("per-account state", () => {
+    const accounts = async (metrics: Metrics) =>
+      (await metrics.ecmAccountLimiterAllowance.get()).values.map((v) => String(v.labels.account)).sort();
+
+    it("drops an account's limiter and its metric series once it has been idle a while", async () => {
+      let now = 1_000_000;
+      const { ecm, metrics } = client({ now: () => now });
+      answers.push(envelope({ RequestId: "req-a" }), envelope({ RequestId: "req-b" }));
+      await ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema);
+      expect(await accounts(metrics)).toEqual([accountLabel(A.secretId)]);
+      now += LIMITER_IDLE_MS;
+      // The key was rotated: only B is used from now on.
+      await ecm.call("DetachNetworkInterface", PARAMS, B, MutatingResponseSchema);
+      expect(await accounts(metrics)).toEqual([accountLabel(B.secretId)]);
+    });
+
+    it("keeps an account in use, and one whose caller still holds a ticket", async () => {
+      let now = 1_000_000;
+      const { ecm, metrics } = client({ now: () => now });
+      answers.push(envelope({ RequestId: "req-a" }), envelope({ RequestId: "req-c" }));
+      await ecm.call("DetachNetworkInterface", PARAMS, A, MutatingResponseSchema);
+      const held = ecm.reserve("DetachNetworkInterface", A.secretId);
+      // The holder comes back every half minute; the account makes no call all that while.
+      for (let waited = 0; waited <= LIMITER_IDLE_MS; waited += 30_000) {
+        now += 30_000;
+        expect(held.at).toBeLessThanOrEqual(now);
+      }
+      answers.push(envelope({ RequestId: "req-b" }));
+      await ecm.call("DetachNetworkInterface", PARAMS, B, MutatingResponseSchema);
+      expect(await accounts(metrics)).toEqual([accountLabel(A.secretId), accountLabel(B.secretId)].sort());
+      held.cancel();
+    });
   });
 });

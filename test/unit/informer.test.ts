@@ -280,4 +280,37 @@ describe("an informer", () => {
     expect(informer.synced).toBe(true);
     await informer.stop();
   });
+
+  it("skips an object that stops decoding the same way on a watch and on a relist: its cached copy stays, nothing is deleted", async () => {
+    const server = new FakeServer();
+    const watch = new FakeWatch();
+    const skipped: string[] = [];
+    const informer = new ResilientInformer(new KubeConfig(), "/apis/x/v1/things", server.list, createLogger("silent"), {
+      watch,
+      random: () => 0.5,
+      transform: (o) => {
+        if (o.metadata?.resourceVersion === "bad") throw new Error("does not match its schema");
+        return o;
+      },
+      skipped: (_error, path, _namespace, name) => skipped.push(`${path} ${name}`),
+    });
+    const changes: [string, ChangeKind][] = [];
+    informer.onChange((changed, kind) => changes.push([changed.metadata?.name ?? "", kind]));
+    server.items = [object("a", "5"), object("b", "6")];
+    await informer.start();
+    await vi.advanceTimersByTimeAsync(0);
+    watch.last.send("MODIFIED", object("a", "bad"));
+    server.items = [object("a", "bad"), object("b", "bad")];
+    server.resourceVersion = "40";
+    watch.last.send("ERROR", { kind: "Status", code: 410, reason: "Expired" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.lists).toHaveLength(2);
+    expect(skipped).toEqual(["watch a", "list a", "list b"]);
+    expect(changes).toEqual([
+      ["a", "add"],
+      ["b", "add"],
+    ]);
+    expect(informer.list().map((o) => o.metadata?.resourceVersion)).toEqual(["5", "6"]);
+    await informer.stop();
+  });
 });

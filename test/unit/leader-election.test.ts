@@ -1,6 +1,6 @@
-import { KubeConfig } from "@kubernetes/client-node";
-import { describe, expect, it } from "vitest";
-import { DEFAULT_TIMINGS, LeaderElector } from "../../src/kube/leader-election.ts";
+import { ApiException, KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DEFAULT_TIMINGS, LeaderElector, type LeaseApi } from "../../src/kube/leader-election.ts";
 import { silentLogger } from "./fakes.ts";
 
 function kubeConfig(): KubeConfig {
@@ -23,6 +23,45 @@ const options = {
   onStoppedLeading: () => undefined,
 };
 
+/** One Lease kept as the API server keeps it: resourceVersion-guarded replaces, 404 when absent. */
+class FakeLeases implements LeaseApi {
+  lease: V1Lease | undefined;
+  failing = false;
+  private version = 0;
+
+  readNamespacedLease(): Promise<V1Lease> {
+    if (this.failing) return Promise.reject(new Error("connection refused"));
+    if (!this.lease) return Promise.reject(new ApiException(404, "not found", {}, {}));
+    return Promise.resolve(structuredClone(this.lease));
+  }
+  createNamespacedLease({ body }: { body: V1Lease }): Promise<V1Lease> {
+    if (this.lease) return Promise.reject(new ApiException(409, "exists", {}, {}));
+    return Promise.resolve(this.store(body));
+  }
+  replaceNamespacedLease({ body }: { body: V1Lease }): Promise<V1Lease> {
+    if (this.failing) return Promise.reject(new Error("connection refused"));
+    if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
+      return Promise.reject(new ApiException(409, "conflict", {}, {}));
+    }
+    return Promise.resolve(this.store(body));
+  }
+  /** Another replica renews the lease under its name. */
+  heldBy(holder: string): void {
+    this.store({
+      metadata: { name: "lease", namespace: "ns", resourceVersion: this.lease?.metadata?.resourceVersion ?? "" },
+      // On the (faked) wall clock: V1MicroTime's own constructor is the real Date's.
+      spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new V1MicroTime(Date.now()) },
+    });
+  }
+  private store(body: V1Lease): V1Lease {
+    this.version += 1;
+    const stored = structuredClone(body);
+    stored.metadata = { name: "lease", namespace: "ns", resourceVersion: String(this.version) };
+    this.lease = stored;
+    return structuredClone(stored);
+  }
+}
+
 describe("leader election", () => {
   it("refuses timings that could let two replicas lead, or hide a lost lease", () => {
     expect(() => new LeaderElector(kubeConfig(), { ...options, leaseDurationMs: 10_000 })).toThrow(/leaseDuration/);
@@ -32,5 +71,133 @@ describe("leader election", () => {
 
   it("holds no lease before it has won one", () => {
     expect(new LeaderElector(kubeConfig(), options).holdsLease).toBe(false);
+  });
+
+  describe("on a monotonic clock", () => {
+    // The elector's clock is this counter: timers fire as it moves, and a frozen process is the
+    // counter moving with no timer run. The wall clock (Date) is faked apart from it, to be stepped.
+    let mono = 0;
+    const clock = () => mono;
+    const advance = async (ms: number) => {
+      for (let left = ms; left > 0; left -= 100) {
+        mono += Math.min(100, left);
+        await vi.advanceTimersByTimeAsync(Math.min(100, left));
+      }
+    };
+    beforeEach(() => {
+      mono = 1_000_000;
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    function elector(leases: FakeLeases) {
+      const events: string[] = [];
+      const le = new LeaderElector(
+        kubeConfig(),
+        {
+          ...options,
+          clock,
+          onStartedLeading: () => events.push("started"),
+          onStoppedLeading: () => events.push("stopped"),
+        },
+        leases,
+      );
+      return { le, events };
+    }
+
+    it("takes a free lease, renews it every retry period and holds it while renewals succeed", async () => {
+      const leases = new FakeLeases();
+      const { le, events } = elector(leases);
+      le.start();
+      await advance(100);
+      expect(le.holdsLease).toBe(true);
+      expect(leases.lease?.spec?.holderIdentity).toBe(le.identity);
+      const first = leases.lease?.metadata?.resourceVersion;
+      await advance(60_000);
+      expect(Number(leases.lease?.metadata?.resourceVersion)).toBeGreaterThanOrEqual(Number(first) + 25);
+      expect(le.holdsLease).toBe(true);
+      expect(events).toEqual(["started"]);
+      await le.stop();
+    });
+
+    it("stops holding the lease at the renew deadline, even frozen with no timer run", async () => {
+      const { le } = elector(new FakeLeases());
+      le.start();
+      await advance(100);
+      expect(le.holdsLease).toBe(true);
+      mono += DEFAULT_TIMINGS.renewDeadlineMs - 200;
+      expect(le.holdsLease).toBe(true);
+      mono += 200;
+      expect(le.holdsLease).toBe(false);
+      await le.stop();
+    });
+
+    it("gives leadership up once when renewals keep failing past the renew deadline", async () => {
+      const leases = new FakeLeases();
+      const { le, events } = elector(leases);
+      le.start();
+      await advance(100);
+      leases.failing = true;
+      await advance(DEFAULT_TIMINGS.renewDeadlineMs - 2_100);
+      expect(events).toEqual(["started"]);
+      await advance(DEFAULT_TIMINGS.retryPeriodMs * 2);
+      expect(events).toEqual(["started", "stopped"]);
+      expect(le.holdsLease).toBe(false);
+      await advance(60_000);
+      expect(events).toEqual(["started", "stopped"]);
+    });
+
+    it("gives leadership up at once when another replica holds the lease", async () => {
+      const leases = new FakeLeases();
+      const { le, events } = elector(leases);
+      le.start();
+      await advance(100);
+      leases.heldBy("other");
+      await advance(DEFAULT_TIMINGS.retryPeriodMs + 100);
+      expect(events).toEqual(["started", "stopped"]);
+      expect(le.holdsLease).toBe(false);
+    });
+
+    it("takes another holder's lease only a lease duration after it last saw it renewed", async () => {
+      const leases = new FakeLeases();
+      leases.heldBy("other");
+      const { le, events } = elector(leases);
+      le.start();
+      await advance(DEFAULT_TIMINGS.leaseDurationMs - 500);
+      expect(events).toEqual([]);
+      await advance(DEFAULT_TIMINGS.retryPeriodMs * 2);
+      expect(events).toEqual(["started"]);
+      expect(leases.lease?.spec?.holderIdentity).toBe(le.identity);
+      await le.stop();
+    });
+
+    it("keeps its deadlines when the wall clock is stepped back or forward", async () => {
+      const leases = new FakeLeases();
+      const { le } = elector(leases);
+      le.start();
+      await advance(100);
+      leases.failing = true;
+      // Stepped back an hour: the fence still closes at the renew deadline.
+      vi.setSystemTime(Date.now() - 3_600_000);
+      mono += DEFAULT_TIMINGS.renewDeadlineMs;
+      expect(le.holdsLease).toBe(false);
+
+      // Stepped forward an hour: a follower does not take a lease its holder keeps renewing.
+      const held = new FakeLeases();
+      held.heldBy("other");
+      const follower = elector(held);
+      follower.le.start();
+      await advance(1_000);
+      vi.setSystemTime(Date.now() + 3_600_000);
+      for (let i = 0; i < 10; i += 1) {
+        held.heldBy("other");
+        await advance(DEFAULT_TIMINGS.retryPeriodMs * 1.2);
+      }
+      expect(follower.events).toEqual([]);
+      expect(held.lease?.spec?.holderIdentity).toBe("other");
+      await follower.le.stop();
+    });
   });
 });

@@ -33,14 +33,14 @@ describe("the per-action rate limiter", () => {
     vi.useFakeTimers();
     try {
       const limiter = new RateLimiter({ qps: 2, burst: 2, marginMs: 0 });
-      const t0 = Date.now();
+      const t0 = performance.now();
       const tickets = Array.from({ length: 6 }, () => limiter.reserve());
       expect(tickets.map((t) => t.at - t0)).toEqual([0, 0, 1000, 1000, 2000, 2000]);
       const started: number[] = [];
       const use = (i: number, atMs: number) =>
         new Promise<void>((resolve) => setTimeout(resolve, atMs)).then(async () => {
           await limiter.acquire(tickets[i]);
-          started[i] = Date.now() - t0;
+          started[i] = performance.now() - t0;
         });
       // The third and fourth callers come back late, just before the fifth and sixth are due.
       const all = [use(0, 0), use(1, 0), use(2, 1900), use(3, 1900), use(4, 2000), use(5, 2000)];
@@ -136,5 +136,29 @@ describe("the per-action rate limiter", () => {
   it("refuses nonsense settings", () => {
     expect(() => new RateLimiter({ qps: 0, burst: 20 })).toThrow(/qps > 0/);
     expect(() => new RateLimiter({ qps: 20, burst: 0 })).toThrow(/burst >= 1/);
+  });
+
+  it("neither stalls nor releases a line when the wall clock is stepped", async () => {
+    vi.useFakeTimers();
+    try {
+      const limiter = new RateLimiter({ qps: 1, burst: 1, marginMs: 0 });
+      const started: string[] = [];
+      await limiter.acquire();
+      vi.setSystemTime(Date.now() - 3_600_000);
+      const back = limiter.acquire().then(() => started.push("after a step back"));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(started).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await back;
+      vi.setSystemTime(Date.now() + 7_200_000);
+      const forward = limiter.acquire().then(() => started.push("after a step forward"));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(started).toEqual(["after a step back"]);
+      await vi.advanceTimersByTimeAsync(1);
+      await forward;
+      expect(started).toEqual(["after a step back", "after a step forward"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
