@@ -82,7 +82,18 @@ describe("polling the Secrets of resources failing on credentials", () => {
   });
 
   const failing = (secretName: string): EniAttachment => {
-    const resource = eniAttachment().withStatus({ phase: "Failed", errorCode: "AuthFailure.SecretIdNotFound" }).build();
+    const resource = eniAttachment()
+      .withStatus({
+        phase: "Failed",
+        operation: {
+          action: "DetachNetworkInterface",
+          time: "2026-01-01T00:00:00Z",
+          outcome: "Failed",
+          errorCode: "AuthFailure.SecretIdNotFound",
+          attempts: 1,
+        },
+      })
+      .build();
     resource.spec.credentialsSecretRef = { name: secretName };
     return resource;
   };
