@@ -1,4 +1,11 @@
-import type { EniAttachment, EniAttachmentStatus, ObservationFailure, Operation, Phase } from "../api/eniattachment.ts";
+import type {
+  EniAttachment,
+  EniAttachmentStatus,
+  ForeignTransition,
+  ObservationFailure,
+  Operation,
+  Phase,
+} from "../api/eniattachment.ts";
 import { ATTACH, DETACH, type MutatingAction } from "../ecm/actions.ts";
 import { classify, type ErrorClass } from "../ecm/errors.ts";
 import { buildConditions, findCondition, type ConditionInput } from "./conditions.ts";
@@ -116,6 +123,8 @@ export interface StatusParts {
   readonly operation?: Operation;
   /** This pass's Describe failure; absent after a Describe that succeeded. */
   readonly observation?: ObservationFailure;
+  /** A transition no accepted call started, while Describe shows it. */
+  readonly transition?: ForeignTransition;
 }
 
 /**
@@ -132,6 +141,7 @@ export function status(ctx: Context, parts: StatusParts, conditions?: readonly C
     ...(attachedInstanceId === undefined ? {} : { attachedInstanceId }),
     ...(operation ? { operation } : {}),
     ...(parts.observation ? { observation: parts.observation } : {}),
+    ...(parts.transition ? { transition: parts.transition } : {}),
     ...(conditions
       ? { conditions: buildConditions(prev.conditions, conditions, ctx.generation, ctx.input.now) }
       : prev.conditions
