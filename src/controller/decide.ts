@@ -211,12 +211,13 @@ function waiting(
 }
 
 /**
- * While this target's accepted call awaits confirmation, Ready and Synced keep saying so: a
+ * While this target's accepted (or already-done) call awaits confirmation, Ready and Synced keep saying so: a
  * transition on the way is no news, and rewording them would cost a status write per poll. A failure
  * shown in either meanwhile (a failed Describe, say) is replaced, as in any other pass.
  */
 function waitingConditions(ctx: Context, message: string): ConditionInput[] {
-  const awaiting = ctx.state.kind === "accepted";
+  const { state } = ctx;
+  const awaiting = state.kind === "accepted" || (state.kind === "failed" && state.errorClass === "AlreadyDone");
   const ready = findCondition(ctx.prev.conditions, "Ready");
   const syncedBefore = findCondition(ctx.prev.conditions, "Synced");
   const keepReady = awaiting && ready?.status === "False" && ready.reason === inProgressPhase(ctx);

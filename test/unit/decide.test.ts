@@ -497,3 +497,17 @@ describe("a transition the operator did not start", () => {
     expect(decision.next).toEqual({ kind: "requeueAfter", ms: 15_000 });
   });
 });
+
+describe("an already-detached answer while Describe still shows the interface attached", () => {
+  it("waits for Describe instead of calling again, and writes nothing new while it waits", () => {
+    const code = "UnsupportedOperation.AttachmentNotFound";
+    const afterCall = run(eniAttachment().deleting().build(), attachedToUs, { lastCall: failed(code) });
+    const resource = eniAttachment().deleting().withStatus(afterCall.status).build();
+    const lagging = run(resource, attachedToUs, { now: new Date(NOW.getTime() + 1000) });
+    expect(lagging.step).toEqual({ kind: "none" });
+    expect(lagging.status).toEqual(afterCall.status);
+    expect(lagging.next).toEqual({ kind: "requeueAfter", ms: 1000 });
+    const late = run(resource, attachedToUs, { now: new Date(NOW.getTime() + CONFIRM_TIMEOUT_MS) });
+    expect(late.step).toEqual({ kind: "call", action: DETACH });
+  });
+});
