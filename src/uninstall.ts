@@ -36,7 +36,7 @@ export async function uninstall(
 ): Promise<number> {
   const api = kc.makeApiClient(CustomObjectsApi);
   // No leader election: the command does the work itself, whether or not an operator runs.
-  const { controller, resources } = createController(config, kc, logger, new Metrics(), () => true);
+  const { controller, cachedResources: resources } = createController(config, kc, logger, new Metrics(), () => true);
   const scope =
     config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces";
   await controller.startInformers();
