@@ -24,8 +24,8 @@ async function run(config: Config, logger: Logger): Promise<void> {
   let elector: LeaderElector | undefined;
   // With leader election, no ECM call and no write unless the lease is held and fresh.
   const fence: Fence = () => !config.leaderElect || (elector?.holdsLease ?? false);
-  const { controller, resources } = createController(config, kc, logger, metrics, fence);
-  registerResourceGauges(metrics.registry, resources);
+  const { controller, cachedResources } = createController(config, kc, logger, metrics, fence);
+  registerResourceGauges(metrics.registry, cachedResources);
 
   const servers: Server[] = [];
   if (config.metricsBindAddress) {
@@ -44,11 +44,11 @@ async function run(config: Config, logger: Logger): Promise<void> {
   }
 
   let stopping = false;
-  const shutdown = async (signal: string, exitCode: number) => {
+  const shutdown = async (signal: string, exitCode: number, graceMs = SHUTDOWN_GRACE_MS) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    await controller.stop(SHUTDOWN_GRACE_MS);
+    await controller.stop(graceMs);
     await elector?.stop();
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     logger.info("stopped");
@@ -68,8 +68,9 @@ async function run(config: Config, logger: Logger): Promise<void> {
       logger,
       onLeaderChange: (leading) => metrics.leaderStatus.set({ name: leaseName }, leading ? 1 : 0),
       onStartedLeading: () => controller.startWorkers(),
-      // controller-runtime exits when the lease is lost: the restarted pod starts again as a follower.
-      onStoppedLeading: () => void shutdown("lease lost", 1),
+      // controller-runtime exits at once when the lease is lost: in-flight reconciles are fenced off
+      // anyway, so there is nothing to wait for; the restarted pod starts again as a follower.
+      onStoppedLeading: () => void shutdown("lease lost", 1, 0),
     });
     elector.start();
   } else {

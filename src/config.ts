@@ -164,8 +164,6 @@ export interface UninstallConfig extends Config {
   readonly timeoutMs: number;
 }
 
-const UNINSTALL_FLAGS = ["policy", "timeout"] as const;
-
 export const UNINSTALL_USAGE = `Usage: eni-operator uninstall --policy Detach|Orphan [--timeout 10m] [operator flags]
 
 Deletes every EniAttachment (in --watch-namespace, or all namespaces) and does what the operator would:
@@ -175,21 +173,24 @@ Deletes every EniAttachment (in --watch-namespace, or all namespaces) and does w
 The kubeconfig, ECM endpoint, quota and credentials flags are the operator's (eni-operator --help).`;
 
 export function parseUninstallConfig(argv: readonly string[], env: NodeJS.ProcessEnv): UninstallConfig | "help" {
-  const own = new Map<string, string>();
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? "";
-    const flag = UNINSTALL_FLAGS.find((name) => arg === `--${name}` || arg.startsWith(`--${name}=`));
-    if (flag === undefined) {
-      rest.push(arg);
-      continue;
-    }
-    const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[(i += 1)];
-    if (value === undefined) throw new ConfigError(`--${flag} needs a value\n\n${UNINSTALL_USAGE}`);
-    own.set(flag, value);
+  // Its own flags here; every other argument goes, in order, to the operator's parser.
+  const { values, tokens } = parseArgs({
+    args: [...argv],
+    options: { policy: { type: "string" }, timeout: { type: "string" } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const own = new Set<number>();
+  for (const token of tokens) {
+    if (token.kind !== "option" || (token.name !== "policy" && token.name !== "timeout")) continue;
+    if (token.value === undefined) throw new ConfigError(`--${token.name} needs a value\n\n${UNINSTALL_USAGE}`);
+    own.add(token.index);
+    if (!token.inlineValue) own.add(token.index + 1);
   }
+  const rest = argv.filter((_arg, index) => !own.has(index));
   if (rest.includes("--help")) return "help";
-  const policy = own.get("policy");
+  const policy = values["policy"];
   if (policy !== "Detach" && policy !== "Orphan") {
     throw new ConfigError(
       `--policy must be Detach or Orphan, got ${JSON.stringify(policy ?? "")}\n\n${UNINSTALL_USAGE}`,
@@ -197,7 +198,8 @@ export function parseUninstallConfig(argv: readonly string[], env: NodeJS.Proces
   }
   const config = parseConfig(rest, env);
   if (config === "help") return "help";
-  return { ...config, policy, timeoutMs: parseDuration("timeout", own.get("timeout") ?? "10m") };
+  const timeout = values["timeout"];
+  return { ...config, policy, timeoutMs: parseDuration("timeout", typeof timeout === "string" ? timeout : "10m") };
 }
 
 function parseDuration(flag: string, raw: string): number {

@@ -29,7 +29,7 @@ const FULL_RESYNC_MS = 10 * 60_000;
 export interface OperatorParts {
   readonly controller: Controller;
   /** Every EniAttachment the informers hold. */
-  readonly resources: () => readonly EniAttachment[];
+  readonly cachedResources: () => readonly EniAttachment[];
 }
 
 /**
@@ -69,11 +69,11 @@ export function createController(
       ),
   );
   const secrets = new SecretReader(kc.makeApiClient(CoreV1Api));
-  const resources = () => informers.flatMap((informer) => informer.list());
+  const cachedResources = () => informers.flatMap((informer) => informer.list());
   const controller = new Controller({
-    resources: informers,
+    informers,
     // Without per-resource credentials no Secret is ever read, so none can change anything.
-    secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, resources, logger)] : [],
+    secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, cachedResources, logger)] : [],
     reconciler: new Reconciler({
       resources: client,
       events: new EventRecorder(kc, logger, fence),
@@ -91,5 +91,5 @@ export function createController(
     logger,
     metrics,
   });
-  return { controller, resources };
+  return { controller, cachedResources };
 }

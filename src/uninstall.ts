@@ -1,9 +1,13 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { monotonic } from "./api/clock.ts";
 import { currentFailure } from "./api/current-failure.ts";
 import { GROUP, PLURAL, VERSION, type EniAttachment } from "./api/eniattachment.ts";
+import { checkFence, type Fence } from "./api/fence.ts";
 import type { UninstallConfig } from "./config.ts";
 import { keyOf } from "./controller/keys.ts";
 import { isNotFound } from "./kube/api-errors.ts";
+import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
+import { podNamespace } from "./kube/pod-namespace.ts";
 import type { Logger } from "./observability/logger.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { createController } from "./operator.ts";
@@ -14,20 +18,26 @@ const STOP_GRACE_MS = 20_000;
 const CACHE_WAIT_MS = 30_000;
 
 async function waitUntil(check: () => boolean, timeoutMs: number, failure: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonic() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${failure} within ${timeoutMs / 1000} s`);
+    if (monotonic() > deadline) throw new Error(`${failure} within ${Math.round(timeoutMs / 1000)} s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
 /**
- * `eni-operator uninstall`: sets every EniAttachment's deletionPolicy to the chosen policy, deletes
- * them all, and runs the operator's own controller until none is left, so each one goes exactly as the
+ * `eni-operator uninstall`: deletes every EniAttachment, sets each one's deletionPolicy to the chosen
+ * policy, and runs the operator's own controller until none is left, so each one goes exactly as the
  * operator would let it go: Detach calls ECM and removes the finalizer only once ECM shows the ENI
- * detached; Orphan removes it with no ECM call. Resources are deleted before any worker starts, so an
- * Orphan uninstall never observes, let alone detaches, an ENI. Returns the exit code: 0 only when no
- * EniAttachment is left.
+ * detached; Orphan removes it with no ECM call.
+ *
+ * It does all that as the operator's leader: it takes the operator's Lease first (from a running
+ * leader too, which then stops at once and waits as a follower until the command gives the Lease
+ * back), and every write and ECM call is fenced by it, so one process alone calls ECM. Holding the
+ * Lease, nothing reconciles between its two writes; deleting first means a command stopped between
+ * them leaves a resource terminating under its own policy, never a live one set to Orphan. Workers
+ * start only once the cache shows every deletion and policy, so an Orphan uninstall never observes,
+ * let alone detaches, an ENI. Returns the exit code: 0 only when no EniAttachment is left.
  */
 export async function uninstall(
   config: UninstallConfig,
@@ -36,14 +46,46 @@ export async function uninstall(
   progress: (line: string) => void,
 ): Promise<number> {
   const api = kc.makeApiClient(CustomObjectsApi);
-  // No leader election: the command does the work itself, whether or not an operator runs.
-  const { controller, resources } = createController(config, kc, logger, new Metrics(), () => true);
+  let lost = false;
+  const leaseNamespace = config.leaderElectionNamespace || podNamespace() || "default";
+  const elector = new LeaderElector(kc, {
+    ...DEFAULT_TIMINGS,
+    namespace: leaseNamespace,
+    name: config.leaderElectionId,
+    logger,
+    takeOver: true,
+    onStartedLeading: () => undefined,
+    onStoppedLeading: () => (lost = true),
+  });
+  const fence: Fence = () => elector.holdsLease;
+  const { controller, cachedResources: resources } = createController(config, kc, logger, new Metrics(), fence);
   const scope =
     config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces";
   await controller.startInformers();
+  elector.start();
+  try {
+    progress(`taking the operator's Lease ${leaseNamespace}/${config.leaderElectionId}`);
+    await waitUntil(() => elector.holdsLease || lost, config.timeoutMs, "the operator's Lease was not taken");
+    return await releaseAll(config, api, controller, resources, fence, () => lost, scope, progress);
+  } finally {
+    await controller.stop(STOP_GRACE_MS);
+    await elector.stop();
+  }
+}
+
+async function releaseAll(
+  config: UninstallConfig,
+  api: CustomObjectsApi,
+  controller: ReturnType<typeof createController>["controller"],
+  resources: () => readonly EniAttachment[],
+  fence: Fence,
+  lost: () => boolean,
+  scope: string,
+  progress: (line: string) => void,
+): Promise<number> {
   const initial = resources();
   progress(`${initial.length} EniAttachment(s) in ${scope}; deleting them with deletionPolicy ${config.policy}`);
-  for (const resource of initial) await release(api, resource, config.policy);
+  for (const resource of initial) await release(api, resource, config.policy, fence);
   // Workers read the cache: they start once it shows every deletion, or they would reconcile the
   // resource as it was, observing (or attaching) an ENI that is to be let go.
   await waitUntil(
@@ -53,18 +95,21 @@ export async function uninstall(
   );
   controller.startWorkers();
 
-  const deadline = Date.now() + config.timeoutMs;
-  let lastProgress = Date.now();
+  const deadline = monotonic() + config.timeoutMs;
+  let lastProgress = monotonic();
   let left = resources();
-  while (left.length > 0 && Date.now() < deadline) {
+  while (left.length > 0 && monotonic() < deadline && !lost()) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     left = resources();
-    if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
-      lastProgress = Date.now();
+    if (monotonic() - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = monotonic();
       progress(`${left.length} left: ${left.map(describe).join("; ")}`);
     }
   }
-  await controller.stop(STOP_GRACE_MS);
+  if (lost()) {
+    progress(`stopped: another replica took the operator's Lease; ${left.length} left, which it releases`);
+    return 1;
+  }
   const gone = initial.length - left.length;
   const how = config.policy === "Detach" ? "each ENI detached and confirmed by ECM" : "no ECM call made";
   if (left.length === 0) {
@@ -81,22 +126,28 @@ export async function uninstall(
   return 1;
 }
 
-/** Sets the policy where it differs, then deletes; the finalizer holds the resource for the controller. */
+/**
+ * Deletes, then sets the policy on the terminating object where it differs (the CRD allows that); the
+ * finalizer holds the resource for the controller. Both writes are fenced by the Lease.
+ */
 async function release(
   api: CustomObjectsApi,
   resource: EniAttachment,
   policy: UninstallConfig["policy"],
+  fence: Fence,
 ): Promise<void> {
   const { namespace = "", name = "" } = resource.metadata;
   try {
+    if (!resource.metadata.deletionTimestamp) {
+      checkFence(fence, "EniAttachment delete");
+      await api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
+    }
     if (resource.spec.deletionPolicy !== policy) {
+      checkFence(fence, "deletionPolicy patch");
       await api.patchNamespacedCustomObject(
         { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec: { deletionPolicy: policy } } },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       );
-    }
-    if (!resource.metadata.deletionTimestamp) {
-      await api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
     }
   } catch (error) {
     if (!isNotFound(error)) throw error;

@@ -33,7 +33,7 @@ export interface Reconcile {
 }
 
 export interface ControllerOptions {
-  readonly resources: readonly Informer<EniAttachment>[];
+  readonly informers: readonly Informer<EniAttachment>[];
   readonly secrets: readonly SecretChanges[];
   readonly reconciler: Reconcile;
   readonly workers: number;
@@ -70,13 +70,13 @@ export class Controller {
       onDepth: (depth) => metrics.queueDepth.set({ name }, depth),
       onWait: (seconds) => metrics.queueDuration.observe({ name }, seconds),
     });
-    for (const informer of options.resources) informer.onChange((resource, kind) => this.onResource(resource, kind));
+    for (const informer of options.informers) informer.onChange((resource, kind) => this.onResource(resource, kind));
     for (const informer of options.secrets) informer.onChange((secret) => this.onSecret(secret));
   }
 
   /** Starts the informers; replicas that do not lead keep their caches warm too, as controller-runtime does. */
   async startInformers(): Promise<void> {
-    await Promise.all(this.options.resources.map((informer) => informer.start()));
+    await Promise.all(this.options.informers.map((informer) => informer.start()));
   }
 
   /**
@@ -85,9 +85,9 @@ export class Controller {
    * controllers start on the caches' initial list.
    */
   startWorkers(): void {
-    const { resources, workers, metrics } = this.options;
+    const { informers, workers, metrics } = this.options;
     this.leading = true;
-    for (const informer of resources) {
+    for (const informer of informers) {
       for (const resource of informer.list()) {
         this.seen.set(keyOf(resource), fingerprintOf(resource));
         this.enqueue(resource);
@@ -98,13 +98,13 @@ export class Controller {
     for (const changes of this.options.secrets) void changes.start();
     this.workers = Array.from({ length: workers }, () => this.work());
     this.resyncTimer = setInterval(() => {
-      for (const informer of resources) for (const resource of informer.list()) this.enqueue(resource);
+      for (const informer of informers) for (const resource of informer.list()) this.enqueue(resource);
     }, this.options.fullResyncMs);
     this.resyncTimer.unref();
   }
 
   get synced(): boolean {
-    return [...this.options.resources, ...this.options.secrets].every((informer) => informer.synced);
+    return [...this.options.informers, ...this.options.secrets].every((informer) => informer.synced);
   }
 
   /** Stops taking work, lets in-flight reconciles finish (bounded by `graceMs`), stops the informers. */
@@ -116,7 +116,7 @@ export class Controller {
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([drained, timeout]);
     clearTimeout(timer);
-    await Promise.all([...this.options.resources, ...this.options.secrets].map((informer) => informer.stop()));
+    await Promise.all([...this.options.informers, ...this.options.secrets].map((informer) => informer.stop()));
   }
 
   private onResource(resource: EniAttachment, kind: ChangeKind): void {
@@ -138,7 +138,7 @@ export class Controller {
   private onSecret(secret: V1Secret): void {
     if (!this.leading) return;
     const { namespace, name } = secret.metadata ?? {};
-    for (const informer of this.options.resources) {
+    for (const informer of this.options.informers) {
       for (const resource of informer.list()) {
         if (resource.metadata.namespace === namespace && resource.spec.credentialsSecretRef?.name === name) {
           this.credentialsChanged.add(keyOf(resource));
@@ -235,7 +235,7 @@ export class Controller {
   }
 
   private cachedPriority(namespace: string, name: string): Priority {
-    for (const informer of this.options.resources) {
+    for (const informer of this.options.informers) {
       const resource = informer.get(name, namespace);
       if (resource) return priorityOf(resource);
     }

@@ -71,7 +71,7 @@ export class EniAttachmentClient {
     };
   }
 
-  /** A fresh read from the API server, never the cache: decisions about cloud calls need the latest status. */
+  /** A read from the API server, for when the informer's cache may still lack the operator's own last write (StaleReadGuard). */
   async get(namespace: string, name: string): Promise<EniAttachment | undefined> {
     try {
       return decodeEniAttachment(await this.api.getNamespacedCustomObject({ ...base, namespace, name }));

@@ -27,6 +27,12 @@ export interface LeaderElectionOptions {
   readonly logger: Logger;
   /** Measures the lease's deadlines; monotonic, so a stepped wall clock moves none of them. */
   readonly clock?: Clock;
+  /**
+   * Takes the lease even from a live holder (`eni-operator uninstall`): the holder's next renewal
+   * finds it gone and it stops at once. `holdsLease` then waits one leaseDuration, by when the
+   * holder's own fence has closed for sure (it is open only within renewDeadline of its last renewal).
+   */
+  readonly takeOver?: boolean;
 }
 
 /** The Lease requests the elector makes. */
@@ -64,6 +70,8 @@ export class LeaderElector {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastRenew = 0;
+  /** After a take-over from a live holder: the fence stays closed until then. */
+  private fencedUntil = 0;
 
   constructor(kc: KubeConfig, options: LeaderElectionOptions, api: LeaseApi = kc.makeApiClient(CoordinationV1Api)) {
     const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = options;
@@ -88,7 +96,8 @@ export class LeaderElector {
 
   /** Leading, with a renewal recent enough that no other replica can have taken the lease. */
   get holdsLease(): boolean {
-    return this.leading && this.clock() - this.lastRenew < this.options.renewDeadlineMs;
+    const now = this.clock();
+    return this.leading && now - this.lastRenew < this.options.renewDeadlineMs && now >= this.fencedUntil;
   }
 
   /** Stops trying; a leader gives the lease up so that another replica takes over at once. */
@@ -184,7 +193,8 @@ export class LeaderElector {
     }
     const heldByOther = holder !== "" && holder !== this.identity;
     const expired = this.clock() > this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    if (heldByOther && !expired) return "heldByOther";
+    if (heldByOther && !expired && !this.options.takeOver) return "heldByOther";
+    if (heldByOther && !expired) this.fencedUntil = this.clock() + leaseDurationMs;
     const renewing = holder === this.identity;
     spec.holderIdentity = this.identity;
     spec.leaseDurationSeconds = durationSeconds;

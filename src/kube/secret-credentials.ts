@@ -32,10 +32,10 @@ export class SecretCredentials implements CredentialSource {
       throw new Error(`${where} (spec.credentialsSecretRef) could not be read`, { cause });
     }
     if (!secret) throw new Error(`${where} (spec.credentialsSecretRef) was not found`);
-    const secretId = decode(secret, "secretId");
-    const secretKey = decode(secret, "secretKey");
+    const secretId = base64Field(secret, "secretId");
+    const secretKey = base64Field(secret, "secretKey");
     if (!secretId || !secretKey) throw new Error(`${where} must have non-empty keys secretId and secretKey`);
-    const token = decode(secret, "token");
+    const token = base64Field(secret, "token");
     return token ? { secretId, secretKey, token } : { secretId, secretKey };
   }
 }
@@ -85,7 +85,8 @@ export function resourceCredentials(
   };
 }
 
-function decode(secret: V1Secret, key: string): string | undefined {
+/** A key of the Secret's data, base64 taken off and trimmed. */
+function base64Field(secret: V1Secret, key: string): string | undefined {
   const encoded = secret.data?.[key];
   return encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : undefined;
 }

@@ -1,6 +1,7 @@
 // `eni-operator uninstall` run as a user runs it, after the operator has been removed: it leaves no
 // EniAttachment behind, detaching each ENI itself (Detach) or making no ECM call at all (Orphan), and
-// names what is left, and why, when it cannot finish.
+// names what is left, and why, when it cannot finish. Beside a running leader, it takes the leader's
+// Lease, so that it alone acts.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
@@ -141,5 +142,39 @@ describe("the chart's pre-delete hook: eni-operator uninstall --policy Orphan", 
     const enis = await s.emulator.control.enis();
     expect(enis.map((e) => e.attachedInstanceId)).toEqual([instanceId(1), instanceId(1), instanceId(1)]);
     expect(await s.events("one")).toContain("Orphaned");
+  });
+});
+
+describe("eni-operator uninstall beside a running leader", () => {
+  const s = useScenario("uninstall-leader", {
+    prepare: (namespace) =>
+      Promise.resolve({
+        kubeconfig: inject("kubeconfigPath"),
+        operatorArgs: ["--leader-elect", `--leader-election-namespace=${namespace}`],
+      }),
+  });
+
+  it("takes the Lease, so the leader stops at once and the command alone acts: Orphan makes no ECM call", async () => {
+    await s.emulator.control.addEnis([1, 2].map((n) => ({ networkInterfaceId: eniId(n), ecmRegion: REGION })));
+    await s.create("one", { networkInterfaceId: eniId(1) });
+    await s.create("two", { networkInterfaceId: eniId(2) });
+    for (const name of ["one", "two"]) await s.waitFor(name, (r) => r.status?.phase === "Attached");
+    const before = (await s.emulator.control.calls()).at(-1)?.seq ?? 0;
+
+    // Deleted with their own policy, Detach, the leader would detach them: the command sets Orphan
+    // holding the Lease, so nothing reconciles them between its delete and its policy change.
+    const result = await runUninstall(s, ["--policy", "Orphan", `--leader-election-namespace=${s.namespace}`]);
+    expect(result.stderr).toContain(`taking the operator's Lease ${s.namespace}/`);
+    expect(result.stderr).toContain("done: 2 EniAttachment(s) removed (no ECM call made)");
+    expect(result.code).toBe(0);
+    expect(await s.list()).toEqual([]);
+    expect((await s.emulator.control.calls(before)).filter((c) => c.action !== "DescribeNetworkInterfaces")).toEqual(
+      [],
+    );
+    const enis = await s.emulator.control.enis();
+    expect(enis.map((e) => e.attachedInstanceId)).toEqual([instanceId(1), instanceId(1)]);
+    // The deposed leader exited at once, as controller-runtime does.
+    expect(s.operator.logs.some((line) => line.msg === "leader lease lost")).toBe(true);
+    expect(s.operator.process.exitCode).toBe(1);
   });
 });

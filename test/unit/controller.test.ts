@@ -75,7 +75,7 @@ function setup(workers = 1) {
     { write: (line: string) => logs.push(JSON.parse(line) as { level: number; msg: string }) },
   );
   const controller = new Controller({
-    resources: [resources],
+    informers: [resources],
     secrets: [secrets],
     reconciler,
     workers,

@@ -92,12 +92,13 @@ describe("leader election", () => {
       vi.useRealTimers();
     });
 
-    function elector(leases: FakeLeases) {
+    function elector(leases: FakeLeases, takeOver = false) {
       const events: string[] = [];
       const le = new LeaderElector(
         kubeConfig(),
         {
           ...options,
+          takeOver,
           clock,
           onStartedLeading: () => events.push("started"),
           onStoppedLeading: () => events.push("stopped"),
@@ -198,6 +199,22 @@ describe("leader election", () => {
       expect(follower.events).toEqual([]);
       expect(held.lease?.spec?.holderIdentity).toBe("other");
       await follower.le.stop();
+    });
+
+    it("taking over a live lease, holds it only once the previous holder's fence has closed for sure", async () => {
+      const leases = new FakeLeases();
+      leases.heldBy("other");
+      const { le, events } = elector(leases, true);
+      le.start();
+      await advance(100);
+      expect(events).toEqual(["started"]);
+      expect(leases.lease?.spec?.holderIdentity).toBe(le.identity);
+      expect(le.holdsLease).toBe(false);
+      await advance(DEFAULT_TIMINGS.leaseDurationMs - 200);
+      expect(le.holdsLease).toBe(false);
+      await advance(200);
+      expect(le.holdsLease).toBe(true);
+      await le.stop();
     });
   });
 });
