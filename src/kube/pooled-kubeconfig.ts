@@ -2,7 +2,7 @@ import type { AgentOptions, RequestOptions } from "node:https";
 import type { ConnectionOptions } from "node:tls";
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import { Agent, type Dispatcher } from "undici";
-import { API_CONNECT_TIMEOUT_MS, API_IDLE_MS, withApiDeadlines } from "./request-deadlines.ts";
+import { API_CONNECT_TIMEOUT_MS, API_IDLE_MS, API_PING_INTERVAL_MS, withApiDeadlines } from "./request-deadlines.ts";
 
 /** The TLS settings of a request, compared field by field: a rotated certificate or CA differs. */
 type Tls = Pick<AgentOptions, "ca" | "cert" | "key" | "pfx" | "passphrase" | "rejectUnauthorized" | "servername">;
@@ -16,10 +16,15 @@ function sameTls(a: Tls, b: Tls): boolean {
   });
 }
 
-/** One pool of connections to the API server, every request under its deadline (request-deadlines.ts). */
+/**
+ * One pool of connections to the API server: HTTP/2 where the server offers it, each connection
+ * health-checked by PING, every request under its deadline (request-deadlines.ts).
+ */
 export function apiConnectionPool(connect: ConnectionOptions): Dispatcher {
   const agent = new Agent({
     connect: { timeout: API_CONNECT_TIMEOUT_MS, ...connect },
+    allowH2: true,
+    h2Options: { pingInterval: API_PING_INTERVAL_MS },
     keepAliveTimeout: API_IDLE_MS,
     keepAliveMaxTimeout: API_IDLE_MS,
   });
@@ -33,9 +38,9 @@ export function apiConnectionPool(connect: ConnectionOptions): Dispatcher {
  * is most of the operator's CPU and hundreds of MiB of memory. Headers (the bearer token, re-read from
  * its file as client-node does) are still applied per request; a change of TLS settings (a rotated
  * client certificate) makes a new pool and lets the old one finish its requests. Proxies and basic
- * authentication keep client-node's own handling. Every request carries the deadline of its kind
- * (request-deadlines.ts); one that misses it destroys its connection, and an idle connection is closed
- * after API_IDLE_MS, so no request is ever sent on a connection known to have gone silent.
+ * authentication keep client-node's own handling. Every request carries the deadline of its kind and
+ * every connection is health-checked (request-deadlines.ts), so a connection that went silent is
+ * dropped rather than handed to the next request.
  */
 export class PooledKubeConfig extends KubeConfig {
   private pool: { tls: Tls; agent: Dispatcher } | undefined;

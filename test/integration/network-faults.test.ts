@@ -103,7 +103,18 @@ describe("the API server's open connections go silent while new ones work", () =
     const silencedAt = performance.now();
     await s.create("after", { networkInterfaceId: eniId(10) });
     await s.delete(names[0] ?? "");
-    await s.waitFor("after", (r) => r.status?.phase === "Attached", 120_000);
+    await s
+      .waitFor("after", (r) => r.status?.phase === "Attached", 120_000)
+      .catch(async (e: unknown) => {
+        console.log(JSON.stringify(await s.get("after")));
+        console.log(
+          s.operator.logs
+            .slice(-60)
+            .map((l) => JSON.stringify(l))
+            .join("\n"),
+        );
+        throw e;
+      });
     await s.waitForGone(names[0] ?? "", 120_000);
     const actedOnMs = performance.now() - silencedAt;
     const after = api.silencer.connections();
@@ -147,7 +158,7 @@ describe("everything silent for 60 s, then healed", () => {
     expect(actedOnMs).toBeLessThan(BOUND_MS);
     await expectDetachedOnce(s, 20, 3);
     expect((await s.get(names[3] ?? ""))?.status?.phase).toBe("Attached");
-  });
+  }, 300_000);
 });
 
 describe("one new connection in ten reset", () => {
@@ -176,7 +187,7 @@ describe("2 s of added latency to the API server and to ECM", () => {
     const journal = await s.calls();
     expect(journal.filter((c) => c.code.startsWith("RequestLimitExceeded"))).toEqual([]);
     expect(busiestSecond(journal)).toBeLessThanOrEqual(QUOTA);
-  });
+  }, 300_000);
 });
 
 describe("the ECM endpoint answering after 15 s, past the call's deadline, for a minute", () => {
@@ -198,5 +209,5 @@ describe("the ECM endpoint answering after 15 s, past the call's deadline, for a
     console.log(`ECM answering after 15 s for a minute: status showed ${shown}`);
     expect(shown).toMatch(/^Transport\./);
     await expectDetachedOnce(s, 80, 3);
-  });
+  }, 300_000);
 });

@@ -159,22 +159,6 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     const what = (kind: (typeof events)[number]["kind"]): string =>
       kind === "kill" ? "SIGKILL operator" : kind === "apiserver" ? "restart kube-apiserver" : `network ${kind}`;
     say(`plan: ${events.map((e) => `${what(e.kind)} after ${e.after} detaches`).join("; ")}`);
-    const networkFault = async (fault: NetworkFault): Promise<void> => {
-      await network.start(fault);
-      if (fault === "silence-open") {
-        say(`network: open connections to the API server and ECM silenced after ${detached()} detaches`);
-        return;
-      }
-      say(`network: ${fault} for ${options.networkFaultMs / 1000} s after ${detached()} detaches`);
-      const timer = setTimeout(() => {
-        ongoing.delete(fault);
-        void network.end(fault).then(() => {
-          say(`network: ${fault} over`);
-        });
-      }, options.networkFaultMs);
-      ongoing.set(fault, timer);
-    };
-
     const deletionStart = performance.now();
     const journal: JournalEntry[] = [];
     const readJournal = async (): Promise<void> => {
@@ -185,10 +169,33 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     const detached = (): number =>
       journal.filter((c) => c.action === "DetachNetworkInterface" && c.code === "Success").length;
     const deadline = Date.now() + options.timeoutMs;
+    const networkFault = async (fault: NetworkFault): Promise<void> => {
+      await network.start(fault);
+      if (fault === "silence-open") {
+        say(`network: open connections to the API server and ECM silenced after ${detached()} detaches`);
+        return;
+      }
+      say(`network: ${fault} for ${options.networkFaultMs / 1000} s after ${detached()} detaches`);
+      const timer = setTimeout(() => {
+        ongoing.delete(fault);
+        network.end(fault).then(
+          () => {
+            say(`network: ${fault} over`);
+          },
+          (error: unknown) => {
+            say(`network: ${fault} could not be ended: ${String(error)}`);
+          },
+        );
+      }, options.networkFaultMs);
+      ongoing.set(fault, timer);
+    };
     for (;;) {
       await readJournal();
       const next = events[0];
-      if (next !== undefined && detached() >= next.after) {
+      // A process started during a partition could not get ready: kills and restarts wait for its end.
+      const deferred =
+        next !== undefined && (next.kind === "kill" || next.kind === "apiserver") && ongoing.has("partition");
+      if (next !== undefined && !deferred && detached() >= next.after) {
         events.shift();
         if (next.kind !== "kill" && next.kind !== "apiserver") {
           await networkFault(next.kind);

@@ -4,7 +4,8 @@ import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { agentFor } from "../../src/ecm/endpoint.ts";
 import { apiConnectionPool } from "../../src/kube/pooled-kubeconfig.ts";
-import { API_DEADLINES, apiRequestKind } from "../../src/kube/request-deadlines.ts";
+import { DEFAULT_TIMINGS } from "../../src/kube/leader-election.ts";
+import { API_DEADLINES, API_PING_INTERVAL_MS, apiRequestKind } from "../../src/kube/request-deadlines.ts";
 
 describe("the kind of an API request", () => {
   it.each([
@@ -26,9 +27,16 @@ describe("the kind of an API request", () => {
     expect(apiRequestKind(method, path)).toBe(kind);
   });
 
-  it("gives a watch room for the server's 25 s close, and finds a dead one within client-go's 45 s", () => {
+  it("gives a watch room for the server's 25 s close, and finds a dead connection within client-go's 45 s", () => {
     expect(API_DEADLINES.watch.bodyMs).toBeGreaterThan(25_000);
-    expect(API_DEADLINES.watch.bodyMs + 1_000 + API_DEADLINES.watch.headersMs).toBeLessThanOrEqual(45_000);
+    // Its deadline, which probes the connection, comes before client-node's 30 s abort, which does not.
+    expect(API_DEADLINES.watch.bodyMs).toBeLessThan(30_000);
+    // A PING unanswered at the next one drops the connection; the watch resumes 1 s later.
+    expect(2 * API_PING_INTERVAL_MS + 1_000).toBeLessThanOrEqual(45_000);
+  });
+
+  it("ends a Lease request before the elector's own 2.5 s abort", () => {
+    expect(API_DEADLINES.lease.headersMs).toBeLessThan(DEFAULT_TIMINGS.requestTimeoutMs);
   });
 });
 
