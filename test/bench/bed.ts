@@ -186,15 +186,19 @@ export interface OperatorRun {
   readonly readyAt: number;
 }
 
-/** Starts the operator on one namespace, logging at the production default level, and times its readiness. */
+/**
+ * Starts the operator on one namespace, logging at the production default level, and times its readiness;
+ * `kubeconfig` (the bed's by default) may reach the API server another way, through a fault proxy.
+ */
 export async function runOperator(
   bed: Bed,
   namespace: string,
   extraArgs: readonly string[] = [],
+  kubeconfig = bed.kubeconfig,
 ): Promise<OperatorRun> {
   const spawnedAt = Date.now();
   const operator = await startOperator({
-    kubeconfig: bed.kubeconfig,
+    kubeconfig,
     namespace,
     ecmEndpoint: bed.emulator.url,
     credentials: DEFAULT_CREDENTIAL,

@@ -5,15 +5,17 @@ import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { startBed } from "./bed.ts";
+import { silentConnections } from "./network.ts";
 import { adoption, bulk, empty, latency, restart, type Adopted, type Row } from "./phases.ts";
 
 const USAGE = `Usage: npm run bench -- [--quick] [--latency N] [--bulk N] [--adoption N[,N...]] [--two-accounts N]
-                       [--idle-seconds S]
+                       [--silent N] [--idle-seconds S]
   --latency N        single deletions on an idle operator (default 200; --quick 20)
   --bulk N           deletions at once (default 1000; --quick 100)
   --adoption N,...   new resources adopted by a starting operator, one run per size; the largest is
                      then restarted (default 1000,5000,10000; --quick 200)
   --two-accounts N   deletions at once split across two accounts (default 1000; --quick 100)
+  --silent N         trials of the API server's open connections going silent (default 10; --quick 10)
   --idle-seconds S   how long idle CPU is measured (default 20; --quick 5)
 A size of 0 skips its phase.`;
 
@@ -31,13 +33,14 @@ function options() {
       bulk: { type: "string" },
       adoption: { type: "string" },
       "two-accounts": { type: "string" },
+      silent: { type: "string" },
       "idle-seconds": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
   });
   const quick = values.quick;
-  const one = (flag: "latency" | "bulk" | "two-accounts", full: number, short: number) =>
+  const one = (flag: "latency" | "bulk" | "two-accounts" | "silent", full: number, short: number) =>
     sizes(values[flag] ?? String(quick ? short : full), flag)[0] ?? 0;
   return {
     help: values.help,
@@ -46,6 +49,7 @@ function options() {
     bulk: one("bulk", 1000, 100),
     adoption: sizes(values.adoption ?? (quick ? "200" : "1000,5000,10000"), "adoption").sort((a, b) => a - b),
     twoAccounts: one("two-accounts", 1000, 100),
+    silent: one("silent", 10, 10),
     idleMs: (sizes(values["idle-seconds"] ?? (quick ? "5" : "20"), "idle-seconds")[0] ?? 20) * 1000,
   };
 }
@@ -118,6 +122,10 @@ async function main(): Promise<void> {
     if (o.twoAccounts > 0) {
       progress(`two accounts: ${o.twoAccounts} deletions`);
       rows.push(...(await bulk(bed, { count: o.twoAccounts, accounts: 2 })));
+    }
+    if (o.silent > 0) {
+      progress(`silent connections: ${o.silent} trials`);
+      rows.push(...(await silentConnections(bed, o.silent)));
     }
   } finally {
     await bed.close();

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Builds the test control plane's binaries from Go modules and caches them outside the repository,
-# keyed by version. Prints nothing but progress on stderr and, on stdout, one line per binary:
+# Builds the test control plane's binaries (and the network-fault proxy, Toxiproxy) from Go modules
+# and caches them outside the repository, keyed by version. Prints nothing but progress on stderr and, on stdout, one line per binary:
 # NAME=PATH. Binaries named by TEST_ASSET_* or found in KUBEBUILDER_ASSETS are used as they are.
 #
 # Usage: build-binaries.sh [kube-apiserver] [kube-controller-manager] [kubectl] [etcd] [helm]
-#        (default: all five)
+#        [toxiproxy-server]   (default: all six)
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${HELM_VERSION:-v4.3.1}"
+TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.5.0}"
 CACHE_ROOT="${ENI_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eni-operator}"
 
 log() { printf '[build-binaries] %s\n' "$*" >&2; }
 die() { printf '[build-binaries] ERROR: %s\n' "$*" >&2; exit 1; }
 
-command -v go >/dev/null || die "Go is required to build the test control plane (kube-apiserver, kube-controller-manager, etcd, kubectl, helm) and was not found on PATH"
+command -v go >/dev/null || die "Go is required to build the test control plane (kube-apiserver, kube-controller-manager, etcd, kubectl, helm, toxiproxy-server) and was not found on PATH"
 
 # Runs a build into a temp dir, then moves the result into place, so an interrupted build never
 # leaves a half-written binary in the cache.
@@ -101,6 +102,14 @@ build_helm() {
     "helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
 }
 
+build_toxiproxy() {
+  printf 'module eni-operator.io/testbin/toxiproxy\n\ngo 1.24\n' > go.mod &&
+    printf 'package tools\n\nimport _ "github.com/Shopify/toxiproxy/v2/cmd/server"\n' > tools.go &&
+    go get "github.com/Shopify/toxiproxy/v2@$TOXIPROXY_VERSION" &&
+    go mod tidy &&
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1" github.com/Shopify/toxiproxy/v2/cmd/server
+}
+
 # envtest's lookup order: TEST_ASSET_<NAME>, then KUBEBUILDER_ASSETS, then our cache (built on demand).
 resolve() { # name version build_fn
   local name=$1 version=$2 fn=$3 var
@@ -115,7 +124,7 @@ resolve() { # name version build_fn
   install_binary "$name" "$CACHE_ROOT/bin/$name-$version" "$fn"
 }
 
-wanted=("$@"); [[ ${#wanted[@]} -gt 0 ]] || wanted=(etcd kube-apiserver kube-controller-manager kubectl helm)
+wanted=("$@"); [[ ${#wanted[@]} -gt 0 ]] || wanted=(etcd kube-apiserver kube-controller-manager kubectl helm toxiproxy-server)
 for name in "${wanted[@]}"; do
   case "$name" in
     kube-apiserver) resolve kube-apiserver "$KUBE_VERSION" build_apiserver ;;
@@ -123,6 +132,7 @@ for name in "${wanted[@]}"; do
     kubectl) resolve kubectl "$KUBE_VERSION" build_kubectl ;;
     etcd) resolve etcd "$ETCD_VERSION" build_etcd ;;
     helm) resolve helm "$HELM_VERSION" build_helm ;;
-    *) die "unknown binary '$name' (expected kube-apiserver, kube-controller-manager, kubectl, etcd or helm)" ;;
+    toxiproxy-server) resolve toxiproxy-server "$TOXIPROXY_VERSION" build_toxiproxy ;;
+    *) die "unknown binary '$name' (expected kube-apiserver, kube-controller-manager, kubectl, etcd, helm or toxiproxy-server)" ;;
   esac
 done

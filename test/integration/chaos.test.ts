@@ -4,10 +4,12 @@ import { runCampaign } from "../support/chaos-campaign.ts";
 
 const resources = Number(process.env["CHAOS_RESOURCES"] ?? "60");
 const seed = Number(process.env["CHAOS_SEED"] ?? String(Date.now() % 1_000_000));
+/** Each network fault's share of the campaign: a minute at full size, 10 s in the suite's shorter run. */
+const networkFaultMs = resources >= 300 ? 60_000 : 10_000;
 
 describe("the fault campaign", () => {
   it(
-    `deletes ${resources} resources through ECM faults, throttling, operator SIGKILLs and a kube-apiserver restart, losing nothing`,
+    `deletes ${resources} resources through ECM faults, throttling, operator SIGKILLs, a kube-apiserver restart and network faults, losing nothing`,
     async () => {
       // One block at the end (or on failure), so the timeline reads as one.
       const lines: string[] = [];
@@ -18,6 +20,8 @@ describe("the fault campaign", () => {
           apiserverRestarts: 1,
           serviceFaultRate: 0.25,
           throttleRate: 0.05,
+          networkFaults: ["silence-open", "partition", "resets", "latency", "ecm-late"],
+          networkFaultMs,
           seed,
           timeoutMs: 10 * 60_000,
         },

@@ -1,11 +1,14 @@
 // The fault campaign: on a control plane of its own, N resources are deleted while ECM (the emulator)
 // fails a quarter of the calls in mixed ways and throttles some more, the operator is SIGKILLed and
-// restarted, and kube-apiserver is restarted. Afterwards every resource must be gone, every ENI detached,
+// restarted, kube-apiserver is restarted, and the network between the operator and its servers
+// misbehaves (the fault bed of network-faults.ts: open connections silenced, a partition, resets,
+// latency, ECM answering past its deadline), each fault for a while. Afterwards every resource must be gone, every ENI detached,
 // no finalizer released without a confirmed detach, and no ENI detached twice with Success.
 import type { FaultRule } from "../emulator/faults.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
 import { auditDetaches, eniAttachmentPrefix } from "./detach-audit.ts";
 import { field, recordEtcdHistory, type EtcdHistory } from "./etcd-history.ts";
+import { proxiedKubeconfig, startFaultBed, type NetworkFault } from "./network-faults.ts";
 import { startOwnControlPlane } from "./own-control-plane.ts";
 import { waitFor } from "./operator.ts";
 import { REGION, eniId, inBatches, instanceId, startScenario } from "./scenario.ts";
@@ -18,7 +21,10 @@ export interface CampaignOptions {
   serviceFaultRate: number;
   /** Share of ECM calls answered RequestLimitExceeded. */
   throttleRate: number;
-  /** Seeds the moments of the kills and restarts; printed, so a run can be repeated. */
+  /** Network faults, each started once and, but for silence-open, lasting networkFaultMs. */
+  networkFaults: readonly NetworkFault[];
+  networkFaultMs: number;
+  /** Seeds the moments of the kills, restarts and network faults; printed, so a run can be repeated. */
   seed: number;
   timeoutMs: number;
 }
@@ -98,7 +104,20 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
   const random = seededRandom(options.seed);
   const controlPlane = await startOwnControlPlane();
   say(`fresh control plane ${controlPlane.server} (seed ${options.seed})`);
-  const s = await startScenario("chaos", { kubeconfig: controlPlane.adminKubeconfigPath });
+  const network = await startFaultBed();
+  const api = await network.route("api", new URL(controlPlane.server).host);
+  const s = await startScenario("chaos", {
+    kubeconfig: controlPlane.adminKubeconfigPath,
+    prepare: async (_namespace, emulatorUrl) => ({
+      kubeconfig: await proxiedKubeconfig(controlPlane.adminKubeconfigPath, api.address),
+      operatorArgs: [],
+      ecmEndpoint: `http://${(await network.route("ecm", new URL(emulatorUrl).host)).address}`,
+    }),
+  }).catch(async (error: unknown) => {
+    await network.close();
+    throw error;
+  });
+  const ongoing = new Map<NetworkFault, NodeJS.Timeout>();
   let history: EtcdHistory | undefined;
   try {
     const resources = Array.from({ length: options.resources }, (_, i) => ({
@@ -128,18 +147,18 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
         `faults (${SERVICE_FAULTS.map((f) => f.code ?? `delay ${f.delayMs} ms`).join(", ")})`,
     );
     // Each kill or restart happens once ECM has accepted a random share (5% to 85%) of the detaches.
-    const events = [
+    const events: { kind: "kill" | "apiserver" | NetworkFault; after: number }[] = [
       ...Array.from({ length: options.kills }, () => "kill" as const),
       ...Array.from({ length: options.apiserverRestarts }, () => "apiserver" as const),
+      ...options.networkFaults,
     ]
       .map((kind) => ({ kind, after: Math.max(1, Math.round(options.resources * (0.05 + 0.8 * random()))) }))
       .sort((a, b) => a.after - b.after)
       // Distinct moments: two events never share a threshold.
       .map((event, i) => ({ ...event, after: Math.min(options.resources - 1, event.after + i) }));
-    say(
-      `plan: ${events.map((e) => `${e.kind === "kill" ? "SIGKILL operator" : "restart kube-apiserver"} after ${e.after} detaches`).join("; ")}`,
-    );
-
+    const what = (kind: (typeof events)[number]["kind"]): string =>
+      kind === "kill" ? "SIGKILL operator" : kind === "apiserver" ? "restart kube-apiserver" : `network ${kind}`;
+    say(`plan: ${events.map((e) => `${what(e.kind)} after ${e.after} detaches`).join("; ")}`);
     const deletionStart = performance.now();
     const journal: JournalEntry[] = [];
     const readJournal = async (): Promise<void> => {
@@ -150,12 +169,37 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     const detached = (): number =>
       journal.filter((c) => c.action === "DetachNetworkInterface" && c.code === "Success").length;
     const deadline = Date.now() + options.timeoutMs;
+    const networkFault = async (fault: NetworkFault): Promise<void> => {
+      await network.start(fault);
+      if (fault === "silence-open") {
+        say(`network: open connections to the API server and ECM silenced after ${detached()} detaches`);
+        return;
+      }
+      say(`network: ${fault} for ${options.networkFaultMs / 1000} s after ${detached()} detaches`);
+      const timer = setTimeout(() => {
+        ongoing.delete(fault);
+        network.end(fault).then(
+          () => {
+            say(`network: ${fault} over`);
+          },
+          (error: unknown) => {
+            say(`network: ${fault} could not be ended: ${String(error)}`);
+          },
+        );
+      }, options.networkFaultMs);
+      ongoing.set(fault, timer);
+    };
     for (;;) {
       await readJournal();
       const next = events[0];
-      if (next !== undefined && detached() >= next.after) {
+      // A process started during a partition could not get ready: kills and restarts wait for its end.
+      const deferred =
+        next !== undefined && (next.kind === "kill" || next.kind === "apiserver") && ongoing.has("partition");
+      if (next !== undefined && !deferred && detached() >= next.after) {
         events.shift();
-        if (next.kind === "kill") {
+        if (next.kind !== "kill" && next.kind !== "apiserver") {
+          await networkFault(next.kind);
+        } else if (next.kind === "kill") {
           say(`SIGKILL operator (pid ${s.operator.process.pid ?? "?"}) after ${detached()} detaches`);
           await s.crashAndRestartOperator();
           say(`operator restarted (pid ${s.operator.process.pid ?? "?"})`);
@@ -169,7 +213,7 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
         }
         continue;
       }
-      if (events.length === 0 && (await s.empty())) break;
+      if (events.length === 0 && ongoing.size === 0 && (await s.empty())) break;
       if (Date.now() > deadline) {
         throw new Error(
           `after ${options.timeoutMs} ms: ${(await s.list()).length} resources left, ${detached()} detaches accepted`,
@@ -204,7 +248,7 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     );
     say(
       `answers: ${listed(count(ecmCalls, (c) => c.code))}; operator SIGKILLs ${options.kills}, ` +
-        `kube-apiserver restarts ${options.apiserverRestarts}`,
+        `kube-apiserver restarts ${options.apiserverRestarts}, network faults ${options.networkFaults.join(", ") || "none"}`,
     );
     say(
       `audit: ${audit.released} finalizers released, ${audit.violations.length} violations; ENIs detached twice ` +
@@ -221,8 +265,10 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
       detachSuccesses,
     };
   } finally {
+    for (const timer of ongoing.values()) clearTimeout(timer);
     history?.stop();
     await s.close();
+    await network.close();
     await controlPlane.stop();
   }
 }

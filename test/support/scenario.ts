@@ -85,10 +85,17 @@ export interface ScenarioOptions {
    */
   podIdentity?: Readonly<Record<string, string>>;
   /**
-   * Runs once the scenario's namespace exists, before the operator starts: may give the operator
-   * another kubeconfig (a ServiceAccount's, say) and more flags.
+   * Runs once the scenario's namespace and emulator exist, before the operator starts: may give the
+   * operator another kubeconfig (a ServiceAccount's, say), more flags, and another way to the emulator
+   * (a fault proxy in front of it).
    */
-  prepare?: (namespace: string) => Promise<{ kubeconfig: string; operatorArgs: readonly string[] }>;
+  prepare?: (namespace: string, emulatorUrl: string) => Promise<Prepared>;
+}
+
+export interface Prepared {
+  kubeconfig: string;
+  operatorArgs: readonly string[];
+  ecmEndpoint?: string;
 }
 
 /** The emulator's command line in a process of its own, its detaches completing in 200 ms. */
@@ -110,12 +117,12 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
   const emulator = options.emulatorProcess
     ? await emulatorProcess(options.emulatorArgs ?? [])
     : await startEmulator({ transitionMs: 200, ...options.emulator });
-  let prepared: { kubeconfig: string; operatorArgs: readonly string[] } | undefined;
+  let prepared: Prepared | undefined;
   const launch = () =>
     startOperator({
       kubeconfig: prepared?.kubeconfig ?? kubeconfig,
       namespace: ns.name,
-      ecmEndpoint: emulator.url,
+      ecmEndpoint: prepared?.ecmEndpoint ?? emulator.url,
       ...(options.podIdentity === undefined ? { credentials: DEFAULT_CREDENTIAL } : { env: options.podIdentity }),
       extraArgs: [
         ...(options.operatorArgs ?? []),
@@ -125,7 +132,7 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
     });
   let operator: RunningOperator;
   try {
-    prepared = options.prepare ? await options.prepare(ns.name) : undefined;
+    prepared = options.prepare ? await options.prepare(ns.name, emulator.url) : undefined;
     operator = await launch();
   } catch (error) {
     await emulator.close();
