@@ -14,6 +14,7 @@ import {
 } from "../support/network-faults.ts";
 import { waitFor } from "../support/operator.ts";
 import { REGION, eniId, instanceId, startScenario, type Scenario } from "../support/scenario.ts";
+import { currentFailure } from "../../src/api/current-failure.ts";
 
 const DETACH = "DetachNetworkInterface";
 /** client-go's bound on a dead connection (30 s read idle + 15 s ping), plus one list on this machine. */
@@ -200,7 +201,10 @@ describe("the ECM endpoint answering after 15 s, past the call's deadline, for a
     const lateSince = performance.now();
     for (const name of names) await s.delete(name);
     const shown = await waitFor(async () => {
-      for (const r of await s.list()) if (r.status?.errorCode?.startsWith("Transport.")) return r.status.errorCode;
+      for (const r of await s.list()) {
+        const code = currentFailure(r.status)?.code;
+        if (code?.startsWith("Transport.")) return code;
+      }
       return undefined;
     }, 60_000);
     await sleep(60_000 - (performance.now() - lateSince));
