@@ -101,7 +101,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - --leader-elect={{ .Values.leaderElection.enabled }}
 - --leader-election-namespace={{ .Release.Namespace }}
 - --leader-election-id={{ include "eni-operator.leaseName" . }}
-{{ include "eni-operator.commonArgs" . }}
+{{ include "eni-operator.commonArgs" . | trim }}
 {{- end }}
 
 {{/* Where the operator's credentials Secret is mounted; the kubelet replaces its files in place. */}}
