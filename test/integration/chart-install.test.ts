@@ -186,7 +186,9 @@ describe("kubectl apply -f crds/ -f deploy/manifests/, as the README writes it",
     ]);
     expect(deleted.stderr).toBe("");
     expect(deleted.stdout).toContain('deployment.apps "eni-operator" deleted');
-    expect(deleted.stdout).not.toContain("namespace");
+    expect(deleted.stdout).not.toMatch(/^namespace/m);
+    const namespace = await on.kubectl(["get", "namespace/eni-system", "-o", "jsonpath={.status.phase}"]);
+    expect(namespace.stdout).toBe("Active");
     const secret = await on.kubectl(["get", "secret/ecm-env", "-n", "eni-system", "-o", "name"]);
     expect(secret.stdout.trim()).toBe("secret/ecm-env");
     const left = await on.kubectl([
