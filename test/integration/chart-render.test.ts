@@ -277,6 +277,21 @@ describe("the chart, rendered", () => {
     expect(only(percent, "PodDisruptionBudget").spec).toMatchObject({ minAvailable: "50%" });
   });
 
+  it("prints NOTES with -n in every command, the hook's helm uninstall --timeout, and no Lease without leader election", async () => {
+    const notes = async (args: readonly string[]) => {
+      const result = await helm(["install", "eni-operator", CHART, "-n", "eni-system", "--dry-run=client", ...args]);
+      expect(result.stderr).toBe("");
+      return result.stdout.slice(result.stdout.indexOf("NOTES:"));
+    };
+    const withHook = await notes(["--set", "uninstall.hook.enabled=true", "--set", "uninstall.timeoutMinutes=20"]);
+    expect(withHook).toContain("helm uninstall eni-operator -n eni-system --timeout 22m");
+    expect(withHook).toContain("kubectl -n eni-system get lease eni-operator");
+    expect(withHook).toContain("kubectl -n default wait --for=condition=Ready enia/example");
+    expect(withHook).not.toContain("--reuse-values ");
+    const single = await notes(["--set", "replicaCount=1", "--set", "leaderElection.enabled=false"]);
+    expect(single).not.toContain("lease");
+  });
+
   it("moves the probes with healthProbe.port", async () => {
     const objects = objectsOf(await renderChart("eni-operator", release.name, ["--set", "healthProbe.port=9440"]));
     const container = (
