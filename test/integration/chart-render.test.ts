@@ -17,6 +17,7 @@ import {
   type PolicyRule,
   type Rendered,
 } from "../support/chart.ts";
+import { waitFor } from "../support/operator.ts";
 import { RESOURCE_RULES, SECRET_RULE, leaseRules, userRoles } from "../support/operator-rules.ts";
 
 const CRD_FILE = fileURLToPath(new URL("../../crds/ecm.eni-operator.io_eniattachments.yaml", import.meta.url));
@@ -374,6 +375,38 @@ describe("the chart's RBAC is least privilege", () => {
     expect(await canI("update", "leases.coordination.k8s.io", ns, "off-eni-operator")).toBe("yes");
     expect(await canI("update", "leases.coordination.k8s.io", ns, "someone-elses")).toBe("no");
     expect(await canI("update", "leases.coordination.k8s.io", "default", "off-eni-operator")).toBe("no");
+  });
+
+  it("aggregates EniAttachments into the cluster's edit and view roles, for users", async () => {
+    const { ns } = await install("users", []);
+    for (const [user, role] of [
+      ["alice", "edit"],
+      ["bob", "view"],
+    ] as const) {
+      const bound = await kubectl([
+        "create",
+        "rolebinding",
+        `${user}-${role}`,
+        `--clusterrole=${role}`,
+        `--user=${user}`,
+        "-n",
+        ns,
+      ]);
+      expect(bound.stderr).toBe("");
+    }
+    const canI = async (user: string, verb: string) =>
+      (
+        await kubectl(["auth", "can-i", verb, "eniattachments.ecm.eni-operator.io", "-n", ns, "--as", user])
+      ).stdout.trim();
+    // kube-controller-manager's aggregation controller fills edit and view in shortly after.
+    await waitFor(
+      async () => (await canI("alice", "create")) === "yes" && (await canI("bob", "list")) === "yes",
+      30_000,
+    );
+    expect(await canI("alice", "delete")).toBe("yes");
+    expect(await canI("bob", "get")).toBe("yes");
+    expect(await canI("bob", "create")).toBe("no");
+    expect(await canI("bob", "update")).toBe("no");
   });
 
   it("all namespaces, per-resource credentials on: get on Secrets, never list or watch", async () => {
