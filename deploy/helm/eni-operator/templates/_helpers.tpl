@@ -217,7 +217,7 @@ and ranges; these checks span several values.
 {{- fail "replicaCount > 1 needs leaderElection.enabled: without it every replica would reconcile" }}
 {{- end }}
 {{- range .Values.extraArgs }}
-{{- if and $several (regexMatch "^--leader-elect(=false)?$" .) }}
+{{- if and $several (regexMatch "^--leader-elect=false$" .) }}
 {{- fail (printf "extraArgs: %s with replicaCount > 1 would let every replica reconcile; set leaderElection.enabled instead" .) }}
 {{- end }}
 {{- if regexMatch "^--(health-probe-bind-address|metrics-bind-address|metrics-secure|leader-election-(id|namespace))(=|$)" . }}
