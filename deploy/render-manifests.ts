@@ -37,6 +37,8 @@ export async function renderManifests(helm: string): Promise<string> {
     MANIFESTS_NAMESPACE,
     "--set",
     "crds.enabled=false",
+    // Never a hook: applied with kubectl, a pre-delete hook would run at once.
+    "--no-hooks",
   ]);
   const objects = parseAllDocuments(stdout)
     .map((doc) => doc.toJS() as unknown)

@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import { hostname } from "node:os";
 import type { Fence } from "./api/fence.ts";
 import { ConfigError, UNINSTALL_USAGE, USAGE, parseConfig, parseUninstallConfig, type Config } from "./config.ts";
+import { routeOf } from "./ecm/endpoint.ts";
 import { loadKubeConfig } from "./kube/kubeconfig.ts";
 import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
 import { podNamespace } from "./kube/pod-namespace.ts";
@@ -80,12 +81,17 @@ async function run(config: Config, logger: Logger): Promise<void> {
     {
       namespaces: config.watchNamespaces.length > 0 ? config.watchNamespaces : "all",
       ecmEndpoint: config.ecmEndpoint.origin,
+      ecmRoute: routeOf(config.ecmEndpoint),
+      stsRoute: routeOf(config.stsEndpoint),
       ecmQps: config.ecmQps,
       ecmBurst: config.ecmBurst,
       workers: config.maxConcurrentReconciles,
       leaderElect: config.leaderElect,
       perResourceCredentials: config.perResourceCredentials,
       metricsSecure: config.metricsSecure,
+      credentials: config.credentialsDir ? `files in ${config.credentialsDir}` : "environment",
+      operatorCredentialsNamespaces:
+        config.operatorCredentialsNamespaces.length > 0 ? config.operatorCredentialsNamespaces : "all",
     },
     "eni-operator started",
   );

@@ -24,6 +24,10 @@ export interface Config {
   readonly perResourceCredentials: boolean;
   /** /metrics over HTTPS, behind TokenReview and SubjectAccessReview. */
   readonly metricsSecure: boolean;
+  /** A directory with files secretId, secretKey and optional token: the operator's own credentials, re-read on change. */
+  readonly credentialsDir: string | undefined;
+  /** Namespaces whose resources may use the operator's own credentials; empty: every namespace. */
+  readonly operatorCredentialsNamespaces: readonly string[];
 }
 
 /** Each flag, its environment variable and its default. Documented in the README's table. */
@@ -44,7 +48,12 @@ const FLAGS = {
   "log-level": { env: "LOG_LEVEL", default: "info" },
   "per-resource-credentials": { env: "PER_RESOURCE_CREDENTIALS", default: "false" },
   "metrics-secure": { env: "METRICS_SECURE", default: "false" },
+  "credentials-dir": { env: "CREDENTIALS_DIR", default: "" },
+  "operator-credentials-namespaces": { env: "OPERATOR_CREDENTIALS_NAMESPACES", default: "" },
 } as const;
+
+/** Flags that may be repeated or comma-separated. */
+const LIST_FLAGS: readonly Flag[] = ["watch-namespace", "operator-credentials-namespaces"];
 
 type Flag = keyof typeof FLAGS;
 
@@ -67,7 +76,7 @@ export class ConfigError extends Error {
 
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config | "help" {
   const options = Object.fromEntries(
-    Object.keys(FLAGS).map((flag) => [flag, { type: "string", multiple: flag === "watch-namespace" }]),
+    Object.keys(FLAGS).map((flag) => [flag, { type: "string", multiple: LIST_FLAGS.some((list) => list === flag) }]),
   ) as Record<Flag, { type: "string"; multiple: boolean }>;
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
@@ -99,19 +108,20 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
       throw new ConfigError(cause instanceof Error ? cause.message : String(cause), { cause });
     }
   };
+  // One informer per namespace: a namespace named twice would be seen twice.
+  const list = (flag: Flag): string[] => [
+    ...new Set(
+      read(flag)
+        .split(",")
+        .map((ns) => ns.trim())
+        .filter((ns) => ns !== ""),
+    ),
+  ];
   const ecmEndpoint = endpoint("ecm-endpoint", ECM_SIGNING_HOST);
   const stsEndpoint = endpoint("sts-endpoint", STS_SIGNING_HOST);
   return {
     kubeconfig: typeof values["kubeconfig"] === "string" ? values["kubeconfig"] : undefined,
-    // One informer per namespace: a namespace named twice would be seen twice.
-    watchNamespaces: [
-      ...new Set(
-        read("watch-namespace")
-          .split(",")
-          .map((ns) => ns.trim())
-          .filter((ns) => ns !== ""),
-      ),
-    ],
+    watchNamespaces: list("watch-namespace"),
     metricsBindAddress: parseBindAddress("metrics-bind-address", read("metrics-bind-address")),
     healthProbeBindAddress: parseBindAddress("health-probe-bind-address", read("health-probe-bind-address")),
     leaderElect: parseBoolean("leader-elect", read("leader-elect")),
@@ -125,6 +135,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     logLevel,
     perResourceCredentials: parseBoolean("per-resource-credentials", read("per-resource-credentials")),
     metricsSecure: parseBoolean("metrics-secure", read("metrics-secure")),
+    credentialsDir: read("credentials-dir") || undefined,
+    operatorCredentialsNamespaces: list("operator-credentials-namespaces"),
   };
 }
 

@@ -7,6 +7,7 @@ import { Reconciler } from "./controller/reconciler.ts";
 import { CallTurns } from "./ecm/call-turns.ts";
 import { EcmClient } from "./ecm/client.ts";
 import { DescribeBatcher } from "./ecm/describe-batcher.ts";
+import { CredentialFiles } from "./ecm/credential-files.ts";
 import { OperatorCredentials } from "./ecm/operator-credentials.ts";
 import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
 import { EventRecorder } from "./kube/event-recorder.ts";
@@ -69,6 +70,7 @@ export function createController(
       ),
   );
   const secrets = new SecretReader(kc.makeApiClient(CoreV1Api));
+  const credentialFiles = config.credentialsDir === undefined ? undefined : new CredentialFiles(config.credentialsDir);
   const cachedResources = () => informers.flatMap((informer) => informer.list());
   const controller = new Controller({
     informers,
@@ -83,7 +85,8 @@ export function createController(
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,
-        operator: new OperatorCredentials(process.env, config.stsEndpoint),
+        operator: new OperatorCredentials(process.env, config.stsEndpoint, credentialFiles),
+        operatorNamespaces: config.operatorCredentialsNamespaces,
       }),
     }),
     workers: config.maxConcurrentReconciles,
@@ -91,5 +94,6 @@ export function createController(
     logger,
     metrics,
   });
+  credentialFiles?.onChange(() => controller.operatorCredentialsChanged());
   return { controller, cachedResources };
 }

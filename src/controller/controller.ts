@@ -3,6 +3,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import type { ChangeHandler, ChangeKind } from "../kube/informer.ts";
 import type { SecretChanges } from "../kube/secret-change-poller.ts";
+import { failingOnCredentials } from "../kube/secret-credentials.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { skipUndecodable } from "../kube/undecodable.ts";
@@ -141,6 +142,19 @@ export class Controller {
     for (const informer of this.options.informers) {
       for (const resource of informer.list()) {
         if (resource.metadata.namespace === namespace && resource.spec.credentialsSecretRef?.name === name) {
+          this.credentialsChanged.add(keyOf(resource));
+          this.enqueue(resource);
+        }
+      }
+    }
+  }
+
+  /** The operator's own credentials changed: the resources using them that fail on credentials retry at once. */
+  operatorCredentialsChanged(): void {
+    if (!this.leading) return;
+    for (const informer of this.options.informers) {
+      for (const resource of informer.list()) {
+        if (!resource.spec.credentialsSecretRef && failingOnCredentials(resource)) {
           this.credentialsChanged.add(keyOf(resource));
           this.enqueue(resource);
         }

@@ -18,6 +18,7 @@ export const LOCAL_CODES = {
   malformed: "Transport.MalformedResponse",
   credentialsUnavailable: "Credentials.Unavailable",
   perResourceDisabled: "Credentials.PerResourceDisabled",
+  operatorCredentialsNotAllowed: "Credentials.OperatorCredentialsNotAllowed",
 } as const;
 
 interface Rule {
@@ -44,6 +45,8 @@ export const ERROR_TABLE: readonly Rule[] = [
   { code: "AuthFailure.*", class: "Credentials" },
   { code: "UnauthorizedOperation.*", class: "Credentials" },
   { code: LOCAL_CODES.credentialsUnavailable, class: "Credentials" },
+  // The resource's namespace may not use the operator's own credentials (--operator-credentials-namespaces).
+  { code: LOCAL_CODES.operatorCredentialsNotAllowed, class: "Credentials" },
   // Service faults: jittered exponential backoff.
   { code: "InternalError.*", class: "ServiceFault" },
   { code: "FailedOperation.InternalOperationFailure", class: "ServiceFault" },

@@ -58,6 +58,35 @@ export class PerResourceCredentialsDisabled implements CredentialSource {
   }
 }
 
+/**
+ * Where the operator's own credentials are limited to some namespaces, a resource elsewhere that names
+ * no Secret fails before any ECM call: whoever may create it there may not act with the operator's account.
+ */
+export class OperatorCredentialsNotAllowed implements CredentialSource {
+  private readonly namespace: string;
+  private readonly allowed: readonly string[];
+  private readonly perResource: boolean;
+
+  constructor(namespace: string, allowed: readonly string[], perResource: boolean) {
+    this.namespace = namespace;
+    this.allowed = allowed;
+    this.perResource = perResource;
+  }
+
+  getCredential(): Promise<EcmCredential> {
+    return Promise.reject(
+      new CredentialsError(
+        LOCAL_CODES.operatorCredentialsNotAllowed,
+        `namespace ${this.namespace} may not use the operator's own credentials (only ${this.allowed.join(", ")}: --operator-credentials-namespaces, chart value credentials.allowedNamespaces): ${
+          this.perResource
+            ? "name a Secret of this namespace in spec.credentialsSecretRef"
+            : "per-resource credentials are off too, so only an administrator can let it act (allow the namespace, or enable per-resource credentials)"
+        }`,
+      ),
+    );
+  }
+}
+
 /** Whether the resource is failing on its credentials now (its last Describe, or its last call). */
 export function failingOnCredentials(resource: EniAttachment): boolean {
   const failure = currentFailure(resource.status);
@@ -70,6 +99,8 @@ export interface ResourceCredentialsOptions {
   readonly secrets: SecretReader;
   /** For resources without credentialsSecretRef. */
   readonly operator: CredentialSource;
+  /** Namespaces whose resources may use `operator`; empty: every namespace. */
+  readonly operatorNamespaces: readonly string[];
 }
 
 /** The credential source for a resource. */
@@ -78,9 +109,13 @@ export function resourceCredentials(
 ): (resource: EniAttachment) => CredentialSource {
   return (resource) => {
     const ref = resource.spec.credentialsSecretRef;
-    if (!ref) return options.operator;
-    if (!options.perResource) return new PerResourceCredentialsDisabled(ref.name);
     const namespace = resource.metadata.namespace ?? "";
+    if (!ref) {
+      const allowed = options.operatorNamespaces;
+      if (allowed.length === 0 || allowed.includes(namespace)) return options.operator;
+      return new OperatorCredentialsNotAllowed(namespace, allowed, options.perResource);
+    }
+    if (!options.perResource) return new PerResourceCredentialsDisabled(ref.name);
     return new SecretCredentials(options.secrets, namespace, ref.name, failingOnCredentials(resource));
   };
 }

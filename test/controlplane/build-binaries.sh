@@ -4,13 +4,15 @@
 # NAME=PATH. Binaries named by TEST_ASSET_* or found in KUBEBUILDER_ASSETS are used as they are.
 #
 # Usage: build-binaries.sh [kube-apiserver] [kube-controller-manager] [kubectl] [etcd] [helm]
-#        [toxiproxy-server]   (default: all six)
+#        [toxiproxy-server] [promtool]
+#        (default: the six of the control plane and the fault bed; promtool, for the alert tests, only when named)
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${HELM_VERSION:-v4.3.1}"
 TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.5.0}"
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
 CACHE_ROOT="${ENI_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eni-operator}"
 
 log() { printf '[build-binaries] %s\n' "$*" >&2; }
@@ -110,6 +112,15 @@ build_toxiproxy() {
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1" github.com/Shopify/toxiproxy/v2/cmd/server
 }
 
+# promtool from Prometheus's Go module (v0.3XX.Y is Prometheus 3.XX.Y), for `promtool test rules`.
+build_promtool() {
+  printf 'module eni-operator.io/testbin/promtool\n\ngo 1.24\n' > go.mod &&
+    printf 'package tools\n\nimport _ "github.com/prometheus/prometheus/cmd/promtool"\n' > tools.go &&
+    go get "github.com/prometheus/prometheus@$PROMETHEUS_VERSION" &&
+    go mod tidy &&
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1" github.com/prometheus/prometheus/cmd/promtool
+}
+
 # envtest's lookup order: TEST_ASSET_<NAME>, then KUBEBUILDER_ASSETS, then our cache (built on demand).
 resolve() { # name version build_fn
   local name=$1 version=$2 fn=$3 var
@@ -133,6 +144,7 @@ for name in "${wanted[@]}"; do
     etcd) resolve etcd "$ETCD_VERSION" build_etcd ;;
     helm) resolve helm "$HELM_VERSION" build_helm ;;
     toxiproxy-server) resolve toxiproxy-server "$TOXIPROXY_VERSION" build_toxiproxy ;;
-    *) die "unknown binary '$name' (expected kube-apiserver, kube-controller-manager, kubectl, etcd, helm or toxiproxy-server)" ;;
+    promtool) resolve promtool "$PROMETHEUS_VERSION" build_promtool ;;
+    *) die "unknown binary '$name' (expected kube-apiserver, kube-controller-manager, kubectl, etcd, helm, toxiproxy-server or promtool)" ;;
   esac
 done

@@ -19,13 +19,16 @@ export interface KubeControllerManagerOptions {
   timeoutMs?: number;
 }
 
-/** What it runs: namespace deletion and ownerReference garbage collection, as in a real cluster. */
-export const CONTROLLERS = ["namespace", "garbagecollector"];
+/**
+ * What it runs, as in a real cluster: namespace deletion, ownerReference garbage collection, and the
+ * aggregation of ClusterRoles into view, edit and admin.
+ */
+export const CONTROLLERS = ["namespace", "garbagecollector", "clusterrole-aggregation"];
 
 /**
- * Starts kube-controller-manager with the namespace and garbage-collector controllers and waits until a
- * deleted namespace actually goes: with no serving port there is no /healthz to ask, and a namespace
- * that finishes deleting is the very thing the tests need from it.
+ * Starts kube-controller-manager with those controllers and waits until a deleted namespace actually
+ * goes: with no serving port there is no /healthz to ask, and a namespace that finishes deleting is the
+ * very thing the tests need from it.
  */
 export async function startKubeControllerManager(options: KubeControllerManagerOptions): Promise<ServerProcess> {
   const { pki } = options;

@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ecmClient, loopbackAgent, sdkError } from "./clients.ts";
-import { startEmulator, type RunningEmulator } from "./server.ts";
+import { DEFAULT_CREDENTIAL, startEmulator, type RunningEmulator } from "./server.ts";
 
 const REGION = "ap-beijing-ecm";
 
@@ -99,6 +99,21 @@ describe("the control API", () => {
     expect(await emulator.control.calls()).toEqual([]);
     expect(await emulator.control.enis()).toEqual([]);
     expect(await emulator.control.faults()).toEqual([]);
+  });
+
+  it("revokes a credential, as a disabled key, until reset", async () => {
+    const agent = loopbackAgent(emulator.port);
+    const describe = { EcmRegion: REGION };
+    await ecmClient(agent).request("DescribeNetworkInterfaces", describe);
+    await emulator.control.revokeCredential(DEFAULT_CREDENTIAL.secretId);
+    const refused = await sdkError(ecmClient(agent).request("DescribeNetworkInterfaces", describe));
+    expect(refused.code).toBe("AuthFailure.SecretIdNotFound");
+    await expect(emulator.control.revokeCredential("AKIDnobody")).rejects.toThrow(
+      "no accepted credential has SecretId AKIDnobody",
+    );
+    await emulator.control.reset();
+    await ecmClient(agent).request("DescribeNetworkInterfaces", describe);
+    agent.destroy();
   });
 
   it("answers 404 for unknown routes and 405 for a wrong method", async () => {

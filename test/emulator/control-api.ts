@@ -34,6 +34,12 @@ export function handleControl(emulator: Emulator, request: ControlRequest): Cont
     "GET settings": () => emulator.settings,
     "GET issued-credentials": () => emulator.issued,
     "POST settings": () => emulator.updateSettings(parseSettingsPatch(body)),
+    "POST revoke-credential": () => {
+      const secretId = typeof body === "object" && body !== null && !Array.isArray(body) ? body["secretId"] : undefined;
+      if (typeof secretId !== "string") throw new InvalidInput("body must be {secretId: string}");
+      emulator.revokeCredential(secretId);
+      return {};
+    },
     "POST reset": () => {
       emulator.reset();
       return {};

@@ -49,6 +49,11 @@ export class EmulatorControl {
       : this.#call("POST", "settings", patch))) as Settings;
   }
 
+  /** Stops accepting a SecretId (reset() accepts it again). */
+  async revokeCredential(secretId: string): Promise<void> {
+    await this.#call("POST", "revoke-credential", { secretId });
+  }
+
   /** Forgets ENIs, journal, fault rules and quota counts, and restores the settings the emulator started with. */
   async reset(): Promise<void> {
     await this.#call("POST", "reset");

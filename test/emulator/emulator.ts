@@ -6,6 +6,7 @@ import { authenticate, headerValue, type Credential, type RawRequest } from "./a
 import { EniStore } from "./eni-store.ts";
 import { ApiError } from "./error-codes.ts";
 import { FaultRules, transportFault, type TransportFault } from "./faults.ts";
+import { InvalidInput } from "./invalid-input.ts";
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from "./json.ts";
 import { Journal, type ReportedEni } from "./journal.ts";
 import { Quota } from "./quota.ts";
@@ -54,6 +55,7 @@ export class Emulator {
   /** Temporary credentials STS issued, for tests to check they never appear where they must not. */
   readonly issued: IssuedCredential[] = [];
   readonly #credentials: Map<string, Credential>;
+  readonly #initialCredentials: readonly Credential[];
   readonly #webIdentity: WebIdentity | undefined;
   readonly #initialSettings: Settings;
   #settings: Settings;
@@ -64,6 +66,7 @@ export class Emulator {
     this.#random = config.random ?? Math.random;
     this.regions = new Set(config.regions);
     this.#credentials = new Map(config.credentials.map((credential) => [credential.secretId, credential]));
+    this.#initialCredentials = config.credentials;
     this.#webIdentity = config.webIdentity;
     this.#initialSettings = { ...config.settings };
     this.#settings = { ...config.settings };
@@ -80,6 +83,11 @@ export class Emulator {
     return this.settings;
   }
 
+  /** Stops accepting a SecretId, as CAM does once a key is disabled: its calls get AuthFailure.SecretIdNotFound. */
+  revokeCredential(secretId: string): void {
+    if (!this.#credentials.delete(secretId)) throw new InvalidInput(`no accepted credential has SecretId ${secretId}`);
+  }
+
   /** Forgets ENIs, journal, fault rules and quota counts, and restores the settings given at start. */
   reset(): void {
     this.store.clear();
@@ -87,6 +95,7 @@ export class Emulator {
     this.faults.clear();
     this.#quota.clear();
     for (const credential of this.issued.splice(0)) this.#credentials.delete(credential.secretId);
+    for (const credential of this.#initialCredentials) this.#credentials.set(credential.secretId, credential);
     this.updateSettings(this.#initialSettings);
   }
 

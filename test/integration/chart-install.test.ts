@@ -175,4 +175,31 @@ describe("kubectl apply -f crds/ -f deploy/manifests/, as the README writes it",
       },
     ]);
   });
+
+  it("uninstalls with the README's command, keeping the namespace and the credentials Secret created in it", async () => {
+    const deleted = await on.kubectl([
+      "delete",
+      "-f",
+      "deploy/manifests/",
+      "-l",
+      "app.kubernetes.io/name=eni-operator",
+    ]);
+    expect(deleted.stderr).toBe("");
+    expect(deleted.stdout).toContain('deployment.apps "eni-operator" deleted');
+    expect(deleted.stdout).not.toMatch(/^namespace/m);
+    const namespace = await on.kubectl(["get", "namespace/eni-system", "-o", "jsonpath={.status.phase}"]);
+    expect(namespace.stdout).toBe("Active");
+    const secret = await on.kubectl(["get", "secret/ecm-env", "-n", "eni-system", "-o", "name"]);
+    expect(secret.stdout.trim()).toBe("secret/ecm-env");
+    const left = await on.kubectl([
+      "get",
+      "deployment,serviceaccount,clusterrole",
+      "-A",
+      "-l",
+      "app.kubernetes.io/name=eni-operator",
+      "-o",
+      "name",
+    ]);
+    expect(left.stdout.trim()).toBe("");
+  });
 });

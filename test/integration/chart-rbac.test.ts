@@ -128,28 +128,38 @@ describe("the chart's RBAC suffices: all namespaces, per-resource credentials on
 
   it("serves every metric that the PrometheusRule's alerts name, in expressions that parse", async () => {
     const rule = only(
-      objectsOf(await renderChart("alerts", s.namespace, ["--set", "prometheusRule.enabled=true"])),
+      objectsOf(
+        await renderChart("alerts", s.namespace, [
+          "--set",
+          "prometheusRule.enabled=true",
+          "--set",
+          "metrics.serviceMonitor.enabled=true",
+        ]),
+      ),
       "PrometheusRule",
     );
     const groups = rule.spec?.["groups"] as { rules: { alert: string; expr: string }[] }[];
     const alerts = groups.flatMap((group) => group.rules);
     expect(alerts.map((a) => a.alert)).toEqual([
+      "EniOperatorDown",
+      "EniOperatorNoLeader",
       "EniAttachmentTerminatingTooLong",
       "EniAttachmentCredentialsFailing",
       "EniOperatorThrottled",
       "EniOperatorReconcileErrors",
-      "EniOperatorNoLeader",
     ]);
     const exposition = await (await fetch(s.operator.metricsUrl)).text();
     const families = new Set([...exposition.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
     const problems: string[] = [];
     for (const { alert, expr } of alerts) {
       const tree = parser.parse(expr);
-      // An alert fires on a comparison at the top; anything else would fire whenever the series exists.
+      // An alert fires on a comparison at the top, or on absent(): anything else would fire whenever
+      // the series exists.
       const top = tree.topNode.firstChild;
       const operators: string[] = [];
       for (let child = top?.firstChild; child; child = child.nextSibling) operators.push(child.name);
-      if (top?.name !== "BinaryExpr" || !operators.some((name) => COMPARISONS.includes(name))) {
+      const absent = top?.name === "FunctionCall" && expr.startsWith("absent(");
+      if (!absent && (top?.name !== "BinaryExpr" || !operators.some((name) => COMPARISONS.includes(name)))) {
         problems.push(`${alert}: not a comparison: ${expr}`);
       }
       tree.iterate({
@@ -158,14 +168,79 @@ describe("the chart's RBAC suffices: all namespaces, per-resource credentials on
           if (node.name === "VectorSelector") {
             const metric = node.node.getChild("Identifier");
             const name = metric ? expr.slice(metric.from, metric.to) : "";
-            if (!families.has(name)) problems.push(`${alert}: ${name} is not on /metrics`);
+            // `up` is Prometheus's own, written for every scrape.
+            if (name !== "up" && !families.has(name)) problems.push(`${alert}: ${name} is not on /metrics`);
           }
         },
       });
     }
     expect(problems).toEqual([]);
   });
+
+  it("serves every metric the Grafana dashboard names, in queries that parse", async () => {
+    const configMap = only(
+      objectsOf(await renderChart("dash", s.namespace, ["--set", "grafanaDashboard.enabled=true"])),
+      "ConfigMap",
+    );
+    expect(configMap.metadata?.labels?.["grafana_dashboard"]).toBe("1");
+    const data = configMap["data"] as Record<string, string>;
+    const queries = dashboardQueries(
+      JSON.parse(data["eni-operator.json"] ?? "{}") as Parameters<typeof dashboardQueries>[0],
+    );
+    expect(queries.length).toBeGreaterThan(10);
+    const exposition = await (await fetch(s.operator.metricsUrl)).text();
+    const families = new Set([...exposition.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const named = new Set<string>();
+    const problems: string[] = [];
+    for (const { where, expr } of queries) {
+      parser.parse(expr).iterate({
+        enter: (node) => {
+          if (node.type.isError) problems.push(`${where}: syntax error at ${node.from} in ${expr}`);
+          if (node.name === "VectorSelector") {
+            const metric = node.node.getChild("Identifier");
+            const name = metric ? expr.slice(metric.from, metric.to) : "";
+            named.add(name);
+            const family = name.replace(/_(bucket|sum|count)$/, "");
+            if (name !== "up" && !families.has(name) && !families.has(family)) {
+              problems.push(`${where}: ${name} is not on /metrics`);
+            }
+          }
+        },
+      });
+    }
+    expect(problems).toEqual([]);
+    // What an on-call engineer looks for: reconciles and errors, the queue, ECM calls and throttling,
+    // Terminating and failing resources, the leader.
+    expect([...named]).toEqual(
+      expect.arrayContaining([
+        "controller_runtime_reconcile_total",
+        "controller_runtime_reconcile_errors_total",
+        "workqueue_depth",
+        "workqueue_queue_duration_seconds_bucket",
+        "ecm_api_requests_total",
+        "ecm_api_limiter_allowance",
+        "eniattachment_terminating_resources",
+        "eniattachment_failing_resources",
+        "leader_election_master_status",
+      ]),
+    );
+  });
 });
+
+/** The PromQL of a Grafana dashboard: each panel's targets, and the metric of each label_values() variable. */
+function dashboardQueries(dashboard: {
+  panels: { title: string; targets: { expr: string }[] }[];
+  templating: { list: { query?: unknown }[] };
+}): { where: string; expr: string }[] {
+  const panels = dashboard.panels.flatMap((panel) =>
+    panel.targets.map((target) => ({ where: panel.title, expr: target.expr.replaceAll("$__rate_interval", "5m") })),
+  );
+  const variables = dashboard.templating.list.flatMap((variable) => {
+    const match = typeof variable.query === "string" ? /^label_values\((.+), \w+\)$/.exec(variable.query) : null;
+    return match?.[1] ? [{ where: "variables", expr: match[1] }] : [];
+  });
+  return [...panels, ...variables];
+}
 
 /** A GET of the operator's self-signed HTTPS endpoint, with a bearer token or none. */
 function httpsGet(url: string, token?: string): Promise<{ status: number; body: string }> {

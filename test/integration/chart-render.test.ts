@@ -17,7 +17,8 @@ import {
   type PolicyRule,
   type Rendered,
 } from "../support/chart.ts";
-import { RESOURCE_RULES, SECRET_RULE, leaseRules } from "../support/operator-rules.ts";
+import { waitFor } from "../support/operator.ts";
+import { RESOURCE_RULES, SECRET_RULE, leaseRules, userRoles } from "../support/operator-rules.ts";
 
 const CRD_FILE = fileURLToPath(new URL("../../crds/ecm.eni-operator.io_eniattachments.yaml", import.meta.url));
 
@@ -85,6 +86,8 @@ describe("the chart, rendered", () => {
         "ServiceMonitor",
         "PrometheusRule",
         "Job",
+        "NetworkPolicy",
+        "ConfigMap",
       ]),
     );
     const result = await serverDryRun(rendered);
@@ -106,6 +109,10 @@ describe("the chart, rendered", () => {
         "--per-resource-credentials=true",
         "--log-level=debug",
         "--ecm-qps=9",
+        "--health-probe-bind-address=:9440",
+        "--sts-endpoint=http://sts-proxy.eni-system.svc:9000",
+        "--operator-credentials-namespaces=platform",
+        "--credentials-dir=/var/run/secrets/eni-operator/credentials",
       ]),
     );
   });
@@ -123,18 +130,37 @@ describe("the chart, rendered", () => {
     ["watchNamespaces=Not_A_Namespace", "/watchNamespaces"],
     ["ecm.endpoint=ftp://ecm.example.com", "/ecm/endpoint"],
     ["ecm.qps=0", "/ecm/qps"],
+    ["ecm.qps=0.0001", "/ecm/qps"],
     ["ecm.qps=fast", "/ecm/qps"],
     ["ecm.burst=0", "/ecm/burst"],
     ["maxConcurrentReconciles=0", "/maxConcurrentReconciles"],
     ["perResourceCredentials.enabled=maybe", "/perResourceCredentials/enabled"],
     ["serviceAccount.create=1", "/serviceAccount/create"],
     ["metrics.port=80", "/metrics/port"],
-    ["metrics.port=8081", "/metrics/port"],
+    ["metrics.port=8081", "metrics.port and healthProbe.port must differ"],
     ["metrics.port=70000", "/metrics/port"],
     ["metrics.secure=on", "/metrics/secure"],
     ["metrics.serviceMonitor.interval=often", "/metrics/serviceMonitor/interval"],
     ["prometheusRule.terminatingMinutes=0", "/prometheusRule/terminatingMinutes"],
+    ["prometheusRule.enabled=true", "prometheusRule.enabled needs a scrape method"],
     ["podDisruptionBudget.minAvailable=-1", "/podDisruptionBudget/minAvailable"],
+    ["podDisruptionBudget.maxUnavailable=half", "/podDisruptionBudget/maxUnavailable"],
+    ["replicaCount=1,podDisruptionBudget.minAvailable=1", "podDisruptionBudget.minAvailable with replicaCount 1"],
+    ["podAntiAffinity=strict", "/podAntiAffinity"],
+    ["strategy.type=Replace", "/strategy/type"],
+    ["terminationGracePeriodSeconds=5", "/terminationGracePeriodSeconds"],
+    ["healthProbe.port=8080", "metrics.port and healthProbe.port must differ"],
+    ["extraArgs={--leader-elect=false}", "extraArgs: --leader-elect=false with replicaCount > 1"],
+    [
+      "extraArgs={--health-probe-bind-address=:9000}",
+      "extraArgs: --health-probe-bind-address=:9000 is set from the chart's values",
+    ],
+    ["credentials.allowedNamespaces={Team_A}", "/credentials/allowedNamespaces/0"],
+    ["sts.endpoint=sts.example.com", "/sts/endpoint"],
+    ["networkPolicy.egressPorts={}", "/networkPolicy/egressPorts"],
+    ["extraVolumeMounts[0].name=ca", "/extraVolumeMounts/0"],
+    ["uninstall.timeoutMinutes=0", "/uninstall/timeoutMinutes"],
+    ["metrics.podAnnotations=true,metrics.secure=true", "metrics.podAnnotations cannot describe metrics.secure"],
     ["resources.requests.cpu=a lot", "/resources/requests/cpu"],
     ["extraArgs={ecm-qps=5}", "/extraArgs/0"],
     ["crds.keep=no", "/crds/keep"],
@@ -211,7 +237,89 @@ describe("the chart, rendered", () => {
   });
 
   it("keeps deploy/manifests/ equal to the chart rendered with its defaults (run `npm run manifests`)", async () => {
-    expect(await readFile(MANIFESTS_FILE, "utf8")).toBe(await renderManifests(inject("helmPath")));
+    const manifests = await readFile(MANIFESTS_FILE, "utf8");
+    expect(manifests).toBe(await renderManifests(inject("helmPath")));
+    // Never a hook in what `kubectl apply` takes: it would run at once.
+    expect(manifests).not.toContain("helm.sh/hook");
+  });
+
+  it("spreads two replicas over nodes, keeps one up through a drain, and requests the memory it uses", async () => {
+    const objects = objectsOf(await renderChart("eni-operator", release.name));
+    const pod = only(objects, "Deployment").spec?.["template"] as {
+      spec: { affinity: unknown; containers: { resources: unknown }[] };
+    };
+    expect(pod.spec.affinity).toEqual({
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          {
+            weight: 100,
+            podAffinityTerm: {
+              topologyKey: "kubernetes.io/hostname",
+              labelSelector: {
+                matchLabels: { "app.kubernetes.io/name": "eni-operator", "app.kubernetes.io/instance": "eni-operator" },
+              },
+            },
+          },
+        ],
+      },
+    });
+    expect(pod.spec.containers[0]?.resources).toEqual({
+      requests: { cpu: "100m", memory: "192Mi" },
+      limits: { memory: "512Mi" },
+    });
+    expect(only(objects, "PodDisruptionBudget").spec).toMatchObject({ maxUnavailable: 1 });
+    const single = objectsOf(await renderChart("eni-operator", release.name, ["--set", "replicaCount=1"]));
+    expect(single.filter((o) => o.kind === "PodDisruptionBudget")).toEqual([]);
+    const singlePod = only(single, "Deployment").spec?.["template"] as { spec: Record<string, unknown> };
+    expect(singlePod.spec["affinity"]).toBeUndefined();
+    const percent = objectsOf(
+      await renderChart("eni-operator", release.name, ["--set", "podDisruptionBudget.minAvailable=50%"]),
+    );
+    expect(only(percent, "PodDisruptionBudget").spec).toMatchObject({ minAvailable: "50%" });
+  });
+
+  it("prints NOTES with -n in every command, the hook's helm uninstall --timeout, and no Lease without leader election", async () => {
+    const notes = async (args: readonly string[]) => {
+      const result = await helm(["install", "eni-operator", CHART, "-n", "eni-system", "--dry-run=client", ...args]);
+      expect(result.stderr).toBe("");
+      return result.stdout.slice(result.stdout.indexOf("NOTES:"));
+    };
+    const withHook = await notes(["--set", "uninstall.hook.enabled=true", "--set", "uninstall.timeoutMinutes=20"]);
+    expect(withHook).toContain("helm uninstall eni-operator -n eni-system --timeout 22m");
+    expect(withHook).toContain("kubectl -n eni-system get lease eni-operator");
+    expect(withHook).toContain("kubectl -n default wait --for=condition=Ready enia/example");
+    expect(withHook).not.toContain("--reuse-values ");
+    const single = await notes(["--set", "replicaCount=1", "--set", "leaderElection.enabled=false"]);
+    expect(single).not.toContain("lease");
+  });
+
+  it("moves the probes with healthProbe.port", async () => {
+    const objects = objectsOf(await renderChart("eni-operator", release.name, ["--set", "healthProbe.port=9440"]));
+    const container = (
+      only(objects, "Deployment").spec?.["template"] as {
+        spec: { containers: { args: string[]; ports: { name: string; containerPort: number }[] }[] };
+      }
+    ).spec.containers[0];
+    expect(container?.args).toContain("--health-probe-bind-address=:9440");
+    expect(container?.ports).toContainEqual({ name: "probes", containerPort: 9440, protocol: "TCP" });
+  });
+
+  it("names, for the release name the README uses, the objects the README names", async () => {
+    const readme = await readFile(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    const objects = objectsOf(
+      await renderChart("eni-operator", "eni-system", [
+        "--set",
+        "uninstall.hook.enabled=true",
+        "--set",
+        "metrics.secure=true",
+      ]),
+    );
+    const names = new Set(objects.map((o) => `${o.kind}/${o.metadata?.name ?? ""}`));
+    for (const named of ["Job/eni-operator-uninstall", "ClusterRole/eni-operator-metrics-reader"]) {
+      expect(names).toContain(named);
+      expect(readme).toContain(named.split("/")[1]);
+    }
+    expect(readme).toContain("helm install eni-operator deploy/helm/eni-operator -n eni-system");
   });
 });
 
@@ -253,6 +361,7 @@ describe("the chart's RBAC is least privilege", () => {
     expect(rules).toEqual({
       "ClusterRole /off-eni-operator": RESOURCE_RULES,
       [`Role ${ns}/off-eni-operator-leader-election`]: leaseRules("off-eni-operator"),
+      ...userRoles("off-eni-operator"),
     });
     expect(await canI("update", "eniattachments.ecm.eni-operator.io", "default")).toBe("yes");
     expect(await canI("get", "secrets", "default", "any")).toBe("no");
@@ -268,11 +377,44 @@ describe("the chart's RBAC is least privilege", () => {
     expect(await canI("update", "leases.coordination.k8s.io", "default", "off-eni-operator")).toBe("no");
   });
 
+  it("aggregates EniAttachments into the cluster's edit and view roles, for users", async () => {
+    const { ns } = await install("users", []);
+    for (const [user, role] of [
+      ["alice", "edit"],
+      ["bob", "view"],
+    ] as const) {
+      const bound = await kubectl([
+        "create",
+        "rolebinding",
+        `${user}-${role}`,
+        `--clusterrole=${role}`,
+        `--user=${user}`,
+        "-n",
+        ns,
+      ]);
+      expect(bound.stderr).toBe("");
+    }
+    const canI = async (user: string, verb: string) =>
+      (
+        await kubectl(["auth", "can-i", verb, "eniattachments.ecm.eni-operator.io", "-n", ns, "--as", user])
+      ).stdout.trim();
+    // kube-controller-manager's aggregation controller fills edit and view in shortly after.
+    await waitFor(
+      async () => (await canI("alice", "create")) === "yes" && (await canI("bob", "list")) === "yes",
+      30_000,
+    );
+    expect(await canI("alice", "delete")).toBe("yes");
+    expect(await canI("bob", "get")).toBe("yes");
+    expect(await canI("bob", "create")).toBe("no");
+    expect(await canI("bob", "update")).toBe("no");
+  });
+
   it("all namespaces, per-resource credentials on: get on Secrets, never list or watch", async () => {
     const { ns, rules, canI } = await install("on", ["--set", "perResourceCredentials.enabled=true"]);
     expect(rules).toEqual({
       "ClusterRole /on-eni-operator": [...RESOURCE_RULES, SECRET_RULE],
       [`Role ${ns}/on-eni-operator-leader-election`]: leaseRules("on-eni-operator"),
+      ...userRoles("on-eni-operator"),
     });
     expect(await canI("get", "secrets", "default", "team-ecm")).toBe("yes");
     expect(await canI("list", "secrets", "default")).toBe("no");
@@ -295,6 +437,7 @@ describe("the chart's RBAC is least privilege", () => {
       [`Role ${a.name}/listed-eni-operator`]: [...RESOURCE_RULES, SECRET_RULE],
       [`Role ${b.name}/listed-eni-operator`]: [...RESOURCE_RULES, SECRET_RULE],
       [`Role ${ns}/listed-eni-operator-leader-election`]: leaseRules("listed-eni-operator"),
+      ...userRoles("listed-eni-operator"),
     });
     expect(await canI("watch", "eniattachments.ecm.eni-operator.io", a.name)).toBe("yes");
     expect(await canI("get", "secrets", b.name, "team-ecm")).toBe("yes");
@@ -313,6 +456,7 @@ describe("the chart's RBAC is least privilege", () => {
         { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
       ],
       "ClusterRole /secure-eni-operator-metrics-reader": [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }],
+      ...userRoles("secure-eni-operator"),
     });
   });
 });

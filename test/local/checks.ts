@@ -5,7 +5,7 @@ import type { EniView } from "../emulator/eni-store.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
 import { callsFor } from "./ecm-view.ts";
 import { checked, expect } from "./narrator.ts";
-import { EDGE_GATEWAY, SAMPLES, WEB_PRIMARY, BATCH_SECONDARY, type Sample } from "./samples.ts";
+import { BATCH_SECONDARY, CREDENTIALS_SECRET, EDGE_GATEWAY, SAMPLES, WEB_PRIMARY, type Sample } from "./samples.ts";
 
 const ATTACH = "AttachNetworkInterface";
 const DETACH = "DetachNetworkInterface";
@@ -81,7 +81,7 @@ export function checkCallsAfterApply(
   const described = callsFor(calls, DESCRIBE, edge);
   expect(
     described.length > 0 && described.every((c) => c.secretId === secretCredentialId && c.code === "Success"),
-    `${edge} should be described with the credentials of Secret ecm-credentials and succeed`,
+    `${edge} should be described with the credentials of Secret ${CREDENTIALS_SECRET} and succeed`,
   );
   checked(`${edge} was only described, signed with the Secret's credentials, and never attached or detached`);
 }

@@ -9,7 +9,7 @@ export const NAMESPACE = "eni-demo";
 /** As the user types it, relative to the repository root. */
 export const SAMPLES_DIR = "deploy/samples/";
 const CREDENTIALS_SAMPLE = "with-credentials.yaml";
-export const CREDENTIALS_SECRET = "ecm-credentials";
+export const CREDENTIALS_SECRET = "team-ecm-credentials";
 
 export interface Sample {
   resource: string;

@@ -108,7 +108,8 @@ export function helm(args: readonly string[], options: ToolOptions = {}): Promis
   return runTool(inject("helmPath"), args, options);
 }
 
-async function runTool(binary: string, args: readonly string[], options: ToolOptions): Promise<ToolResult> {
+/** Runs any tool with the test bed's kubeconfig and Helm homes; a failure is its exit code, not an exception. */
+export async function runTool(binary: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolResult> {
   const helmHome = join(inject("controlPlaneDir"), "helm");
   const child = spawn(binary, args, {
     env: {

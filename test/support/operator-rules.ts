@@ -20,6 +20,24 @@ export const leaseRules = (lease: string): PolicyRule[] => [
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [lease], verbs: ["get", "update"] },
 ];
 
+/** The chart's ClusterRoles for users, aggregated into view, edit and admin, as rulesOf() keys them. */
+export const userRoles = (fullname: string): Record<string, PolicyRule[]> => ({
+  [`ClusterRole /${fullname}-view`]: [
+    {
+      apiGroups: ["ecm.eni-operator.io"],
+      resources: ["eniattachments", "eniattachments/status"],
+      verbs: ["get", "list", "watch"],
+    },
+  ],
+  [`ClusterRole /${fullname}-edit`]: [
+    {
+      apiGroups: ["ecm.eni-operator.io"],
+      resources: ["eniattachments"],
+      verbs: ["create", "update", "patch", "delete", "deletecollection"],
+    },
+  ],
+});
+
 /** Who a RoleBinding grants the operator's Role to. */
 export type RbacSubject =
   | { readonly kind: "User"; readonly name: string }

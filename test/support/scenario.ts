@@ -84,6 +84,8 @@ export interface ScenarioOptions {
    * token with the emulator's STS (--sts-endpoint).
    */
   podIdentity?: Readonly<Record<string, string>>;
+  /** More environment variables of the operator (HTTP_PROXY, say). */
+  operatorEnv?: Readonly<Record<string, string>>;
   /**
    * Runs once the scenario's namespace and emulator exist, before the operator starts: may give the
    * operator another kubeconfig (a ServiceAccount's, say), more flags, and another way to the emulator
@@ -123,7 +125,8 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
       kubeconfig: prepared?.kubeconfig ?? kubeconfig,
       namespace: ns.name,
       ecmEndpoint: prepared?.ecmEndpoint ?? emulator.url,
-      ...(options.podIdentity === undefined ? { credentials: DEFAULT_CREDENTIAL } : { env: options.podIdentity }),
+      ...(options.podIdentity === undefined ? { credentials: DEFAULT_CREDENTIAL } : {}),
+      env: { ...options.podIdentity, ...options.operatorEnv },
       extraArgs: [
         ...(options.operatorArgs ?? []),
         ...(prepared?.operatorArgs ?? []),

@@ -61,4 +61,16 @@ describe("the Helm chart", () => {
     });
     expect(untyped).toEqual([]);
   });
+
+  it("ships a per-resource credentials sample that says what it needs and does not take the operator's Secret name", () => {
+    const sample = readFileSync(new URL("../../deploy/samples/with-credentials.yaml", import.meta.url), "utf8");
+    const [secret, attachment] = sample.split(/^---$/m).map((doc) => parse(doc) as Record<string, unknown>);
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const operatorSecret = /create secret generic (\S+) --from-literal=secretId/.exec(readme)?.[1];
+    expect(operatorSecret).toBe("ecm-credentials");
+    const name = (secret?.["metadata"] as { name: string }).name;
+    expect(name).not.toBe(operatorSecret);
+    expect(attachment?.["spec"]).toMatchObject({ credentialsSecretRef: { name } });
+    expect(sample).toContain("perResourceCredentials.enabled=true");
+  });
 });

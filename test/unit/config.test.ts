@@ -36,6 +36,20 @@ describe("operator flags", () => {
     });
   });
 
+  it("reads --credentials-dir and --operator-credentials-namespaces, or CREDENTIALS_DIR and OPERATOR_CREDENTIALS_NAMESPACES", () => {
+    expect(parseConfig([], {})).toMatchObject({ credentialsDir: undefined, operatorCredentialsNamespaces: [] });
+    expect(
+      parseConfig(
+        ["--credentials-dir=/creds", "--operator-credentials-namespaces", "a,b", "--operator-credentials-namespaces=a"],
+        {},
+      ),
+    ).toMatchObject({ credentialsDir: "/creds", operatorCredentialsNamespaces: ["a", "b"] });
+    expect(parseConfig([], { CREDENTIALS_DIR: "/env", OPERATOR_CREDENTIALS_NAMESPACES: "platform" })).toMatchObject({
+      credentialsDir: "/env",
+      operatorCredentialsNamespaces: ["platform"],
+    });
+  });
+
   it("reads a bare --leader-elect, --per-resource-credentials or --metrics-secure as true", () => {
     expect(parseConfig(["--leader-elect"], {})).toMatchObject({ leaderElect: true });
     expect(parseConfig(["--per-resource-credentials", "--metrics-secure"], {})).toMatchObject({
