@@ -22,6 +22,8 @@ describe("the fault campaign", () => {
           throttleRate: 0.05,
           networkFaults: ["silence-open", "partition", "resets", "latency", "ecm-late"],
           networkFaultMs,
+          describeLagMs: 2_000,
+          describeLagShare: 0.5,
           seed,
           timeoutMs: 10 * 60_000,
         },

@@ -1,8 +1,9 @@
 // The fault campaign: on a control plane of its own, N resources are deleted while ECM (the emulator)
 // fails a quarter of the calls in mixed ways and throttles some more, the operator is SIGKILLed and
-// restarted, kube-apiserver is restarted, and the network between the operator and its servers
-// misbehaves (the fault bed of network-faults.ts: open connections silenced, a partition, resets,
-// latency, ECM answering past its deadline), each fault for a while. Afterwards every resource must be gone, every ENI detached,
+// restarted, kube-apiserver is restarted, Describe lags behind accepted calls as a cloud's does, and
+// the network between the operator and its servers misbehaves (the fault bed of network-faults.ts:
+// open connections silenced, a partition, resets, latency, ECM answering past its deadline), each
+// fault for a while. Afterwards every resource must be gone, every ENI detached,
 // no finalizer released without a confirmed detach, and no ENI detached twice with Success.
 import type { FaultRule } from "../emulator/faults.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
@@ -24,6 +25,9 @@ export interface CampaignOptions {
   /** Network faults, each started once and, but for silence-open, lasting networkFaultMs. */
   networkFaults: readonly NetworkFault[];
   networkFaultMs: number;
+  /** For this long after an accepted call, describeLagShare of the Describes show the state before it. */
+  describeLagMs: number;
+  describeLagShare: number;
   /** Seeds the moments of the kills, restarts and network faults; printed, so a run can be repeated. */
   seed: number;
   timeoutMs: number;
@@ -108,6 +112,7 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
   const api = await network.route("api", new URL(controlPlane.server).host);
   const s = await startScenario("chaos", {
     kubeconfig: controlPlane.adminKubeconfigPath,
+    emulator: { describeLagMs: options.describeLagMs, describeLagShare: options.describeLagShare },
     prepare: async (_namespace, emulatorUrl) => ({
       kubeconfig: await proxiedKubeconfig(controlPlane.adminKubeconfigPath, api.address),
       operatorArgs: [],
@@ -144,7 +149,8 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     for (const rule of faultRules(options)) await s.emulator.control.addFault(rule);
     say(
       `faults on: ${options.throttleRate * 100}% RequestLimitExceeded, ${options.serviceFaultRate * 100}% service ` +
-        `faults (${SERVICE_FAULTS.map((f) => f.code ?? `delay ${f.delayMs} ms`).join(", ")})`,
+        `faults (${SERVICE_FAULTS.map((f) => f.code ?? `delay ${f.delayMs} ms`).join(", ")}); ` +
+        `${options.describeLagShare * 100}% of Describes within ${options.describeLagMs} ms of a call show the state before it`,
     );
     // Each kill or restart happens once ECM has accepted a random share (5% to 85%) of the detaches.
     const events: { kind: "kill" | "apiserver" | NetworkFault; after: number }[] = [
