@@ -1,13 +1,16 @@
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { cachedCopy, decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
 import type { Fence } from "./api/fence.ts";
 import type { Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
+import * as text from "./controller/messages.ts";
 import { Reconciler } from "./controller/reconciler.ts";
+import { ResourceIndex } from "./controller/resource-index.ts";
 import { CallTurns } from "./ecm/call-turns.ts";
 import { EcmClient } from "./ecm/client.ts";
 import { DescribeBatcher } from "./ecm/describe-batcher.ts";
 import { OperatorCredentials } from "./ecm/operator-credentials.ts";
+import { CREDENTIALS_FINALIZER, CredentialsFinalizer } from "./kube/credentials-finalizer.ts";
 import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
 import { EventRecorder } from "./kube/event-recorder.ts";
 import { ResilientInformer, findCached } from "./kube/informer.ts";
@@ -29,6 +32,8 @@ export interface OperatorParts {
   readonly controller: Controller;
   /** Every EniAttachment the informers hold. */
   readonly resources: () => readonly EniAttachment[];
+  /** With per-resource credentials: the finalizer on the Secrets resources name. */
+  readonly holds: CredentialsFinalizer | undefined;
 }
 
 /**
@@ -64,21 +69,35 @@ export function createController(
         { transform: (object) => cachedCopy(decodeEniAttachment(object)) },
       ),
   );
-  const secrets = new SecretReader(kc.makeApiClient(CoreV1Api));
+  const core = kc.makeApiClient(CoreV1Api);
+  const secrets = new SecretReader(core);
   const resources = () => informers.flatMap((informer) => informer.list());
+  const index = new ResourceIndex();
+  const events = new EventRecorder(kc, logger, metrics, fence);
+  const holds = config.perResourceCredentials
+    ? new CredentialsFinalizer({
+        core,
+        reader: secrets,
+        named: (namespace, name) => index.named(namespace, name),
+        onDeleting: (secret) => void tellDeletionWaits(secret, index, events, informers),
+        logger,
+        fence,
+      })
+    : undefined;
   const controller = new Controller({
     resources: informers,
     // Without per-resource credentials no Secret is ever read, so none can change anything.
     secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, resources, logger)] : [],
     reconciler: new Reconciler({
       resources: client,
-      events: new EventRecorder(kc, logger, fence),
+      events,
       calls: new CallTurns(ecm, TURNS),
       observer: new DescribeBatcher(ecm),
       cached: (namespace, name) => findCached(informers, namespace, name),
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,
+        ...(holds ? { holds } : {}),
         operator: new OperatorCredentials(process.env, config.stsEndpoint),
       }),
     }),
@@ -86,6 +105,29 @@ export function createController(
     fullResyncMs: FULL_RESYNC_MS,
     logger,
     metrics,
+    index,
+    ...(holds ? { onUnnamed: ({ namespace, name }) => void holds.release(namespace, name) } : {}),
   });
-  return { controller, resources };
+  return { controller, resources, holds };
+}
+
+/** A held Secret's deletion was requested: one event on it and one on each resource naming it say which hold it. */
+async function tellDeletionWaits(
+  secret: V1Secret,
+  index: ResourceIndex,
+  events: EventRecorder,
+  informers: readonly ResilientInformer<EniAttachment>[],
+): Promise<void> {
+  const { namespace = "", name = "" } = secret.metadata ?? {};
+  const namers = index.namers(namespace, name);
+  const metadata = secret.metadata ?? {};
+  await events.record(
+    { apiVersion: "v1", kind: "Secret", metadata },
+    { type: "Warning", reason: "CredentialsInUse", message: text.secretDeletionWaits(CREDENTIALS_FINALIZER, namers) },
+  );
+  const message = text.credentialsSecretDeleting(`${namespace}/${name}`, namers);
+  for (const namer of namers) {
+    const resource = findCached(informers, namespace, namer);
+    if (resource) await events.record(resource, { type: "Warning", reason: "CredentialsSecretDeleting", message });
+  }
 }

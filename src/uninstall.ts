@@ -36,7 +36,7 @@ export async function uninstall(
 ): Promise<number> {
   const api = kc.makeApiClient(CustomObjectsApi);
   // No leader election: the command does the work itself, whether or not an operator runs.
-  const { controller, resources } = createController(config, kc, logger, new Metrics(), () => true);
+  const { controller, resources, holds } = createController(config, kc, logger, new Metrics(), () => true);
   const scope =
     config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces";
   await controller.startInformers();
@@ -64,6 +64,8 @@ export async function uninstall(
     }
   }
   await controller.stop(STOP_GRACE_MS);
+  // The last resources' Secrets are released as their deletions arrive: let those patches end.
+  await holds?.idle();
   const gone = initial.length - left.length;
   const how = config.policy === "Detach" ? "each ENI detached and confirmed by ECM" : "no ECM call made";
   if (left.length === 0) {

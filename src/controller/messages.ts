@@ -81,3 +81,21 @@ export function cannotProceed(action: MutatingAction, code: string, deleting: bo
 export function lastCallFailed(action: MutatingAction, code: string): string {
   return `${action} failed with ${code}`;
 }
+
+/** At most this many names in one message; the rest are counted. */
+const NAMES_SHOWN = 10;
+
+function nameList(names: readonly string[]): string {
+  const shown = names.slice(0, NAMES_SHOWN).join(", ");
+  return names.length > NAMES_SHOWN ? `${shown} and ${names.length - NAMES_SHOWN} more` : shown;
+}
+
+/** On a held Secret whose deletion was requested. */
+export function secretDeletionWaits(finalizer: string, namers: readonly string[]): string {
+  return `deletion waits until no EniAttachment names this Secret (finalizer ${finalizer}), so their ENIs can still be detached; named by ${nameList(namers)}`;
+}
+
+/** On each resource naming that Secret. */
+export function credentialsSecretDeleting(secret: string, namers: readonly string[]): string {
+  return `Secret ${secret} (spec.credentialsSecretRef) is being deleted; it is kept until no EniAttachment names it: ${nameList(namers)}`;
+}

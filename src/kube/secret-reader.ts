@@ -47,6 +47,11 @@ export class SecretReader {
     return tracked;
   }
 
+  /** A Secret the operator just wrote (the answer to its patch), or undefined when the write let it go. */
+  remember(namespace: string, name: string, secret: V1Secret | undefined): void {
+    this.cache.set(`${namespace}/${name}`, { secret, readAt: Date.now() });
+  }
+
   /** What the last read of the Secret saw: its resourceVersion, "absent", or undefined if never read. */
   lastSeenVersion(namespace: string, name: string): string | undefined {
     const entry = this.cache.get(`${namespace}/${name}`);
