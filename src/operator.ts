@@ -79,7 +79,11 @@ export function createController(
         core,
         reader: secrets,
         named: (namespace, name) => index.named(namespace, name),
-        onDeleting: (secret) => void tellDeletionWaits(secret, index, events, informers),
+        onDeleting: (secret) => {
+          tellDeletionWaits(secret, index, events, informers).catch((err: unknown) =>
+            logger.warn({ err }, "could not tell that a credentials Secret's deletion waits"),
+          );
+        },
         logger,
         fence,
       })
