@@ -3,6 +3,7 @@ import { cachedCopy, decodeEniAttachment, type EniAttachment } from "./api/eniat
 import type { Fence } from "./api/fence.ts";
 import type { Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
+import { ownerOf } from "./controller/eni-owner.ts";
 import * as text from "./controller/messages.ts";
 import { Reconciler } from "./controller/reconciler.ts";
 import { ResourceIndex } from "./controller/resource-index.ts";
@@ -98,6 +99,7 @@ export function createController(
       calls: new CallTurns(ecm, TURNS),
       observer: new DescribeBatcher(ecm),
       cached: (namespace, name) => findCached(informers, namespace, name),
+      ownerOf: ({ spec }) => ownerOf(index.claimants(spec.ecmRegion, spec.networkInterfaceId)),
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,

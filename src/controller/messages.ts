@@ -99,3 +99,7 @@ export function secretDeletionWaits(finalizer: string, namers: readonly string[]
 export function credentialsSecretDeleting(secret: string, namers: readonly string[]): string {
   return `Secret ${secret} (spec.credentialsSecretRef) is being deleted; it is kept until no EniAttachment names it: ${nameList(namers)}`;
 }
+
+export function duplicateClaim(networkInterfaceId: string, region: string, owner: string): string {
+  return `${networkInterfaceId} in ${region} is owned by EniAttachment ${owner}, the oldest that names it: no ECM call is made for this one until ${owner} is gone`;
+}
