@@ -58,6 +58,8 @@ async function duplicateClaims(s: Scenario, place: Place, eni: string): Promise<
   await s.create("owner", { networkInterfaceId: eni });
   await s.waitFor("owner", (r) => r.status?.phase === "Attached");
   const callsBefore = (await s.calls(undefined, eni)).length;
+  // creationTimestamp counts whole seconds, and a tie goes to the first namespace/name: be newer.
+  await sleep(1_100);
 
   // A newer resource wanting the ENI detached makes no call, and says who owns it.
   await createIn(other, "newer", { networkInterfaceId: eni, desiredState: "Detached" });
