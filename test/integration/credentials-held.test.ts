@@ -62,7 +62,8 @@ async function detachedOnce(s: Scenario, count: number, first = 1): Promise<void
       state: "AVAILABLE",
       attachedInstanceId: null,
     });
-    const detaches = await s.calls(DETACH, eniId(i));
+    // A call the emulator's quota refused (RequestLimitExceeded) detached nothing.
+    const detaches = (await s.calls(DETACH, eniId(i))).filter((c) => c.code !== "RequestLimitExceeded");
     expect(
       detaches.map((c) => [c.code, c.secretId]),
       eniId(i),
