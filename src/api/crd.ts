@@ -36,8 +36,9 @@ export function eniAttachmentCrd(): V1CustomResourceDefinition {
             { name: "Desired", type: "string", jsonPath: ".spec.desiredState" },
             { name: "Phase", type: "string", jsonPath: ".status.phase" },
             { name: "Reason", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
-            { name: "Request-ID", type: "string", jsonPath: ".status.requestId" },
-            { name: "Error", type: "string", jsonPath: ".status.errorCode" },
+            { name: "Request-ID", type: "string", jsonPath: ".status.operation.requestId" },
+            { name: "Error", type: "string", jsonPath: ".status.operation.errorCode" },
+            { name: "Describe-Error", type: "string", jsonPath: ".status.observation.errorCode" },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: {

@@ -17,8 +17,11 @@ export function duplicateClaim(resource: EniAttachment, owner: string, now: Date
   const message = text.duplicateClaim(resource.spec.networkInterfaceId, resource.spec.ecmRegion, owner);
   const said = findCondition(prev.conditions, "Ready");
   const alreadyTold = said?.reason === DUPLICATE_CLAIM && said.message === message;
+  // No Describe is made for it, so an earlier one's failure no longer says anything.
+  const kept = { ...prev };
+  delete kept.observation;
   const status = {
-    ...prev,
+    ...kept,
     observedGeneration: generation,
     phase: "Pending" as const,
     conditions: buildConditions(

@@ -21,7 +21,7 @@ describe("per-resource credentials from a Secret", () => {
       desiredState: "Detached",
       credentialsSecretRef: { name: "team-ecm" },
     });
-    const waiting = await s.waitFor("team", (r) => r.status?.errorCode === "Credentials.SecretNotFound");
+    const waiting = await s.waitFor("team", (r) => r.status?.observation?.errorCode === "Credentials.SecretNotFound");
     expect(waiting.status?.phase).toBe("Failed");
     expect(condition(waiting, "Synced")?.message).toContain(`Secret ${s.namespace}/team-ecm`);
     expect(condition(waiting, "Synced")?.message).toContain("deletionPolicy: Orphan");
@@ -41,7 +41,7 @@ describe("per-resource credentials from a Secret", () => {
     const detach = (await s.calls("DetachNetworkInterface", eniId(1)))[0];
     expect(Date.parse(detach?.time ?? "")).toBeLessThan(slowRetry);
     expect(detach?.secretId).toBe(TEAM_CREDENTIAL.secretId);
-    expect(done.status?.requestId).toBe(detach?.requestId);
+    expect(done.status?.operation?.requestId).toBe(detach?.requestId);
   });
 
   it("retries at once when a Secret with wrong keys is corrected", async () => {
@@ -60,7 +60,10 @@ describe("per-resource credentials from a Secret", () => {
       desiredState: "Detached",
       credentialsSecretRef: { name: "wrong-ecm" },
     });
-    const failing = await s.waitFor("wrong", (r) => r.status?.errorCode === "AuthFailure.SignatureFailure");
+    const failing = await s.waitFor(
+      "wrong",
+      (r) => r.status?.observation?.errorCode === "AuthFailure.SignatureFailure",
+    );
     expect(condition(failing, "Synced")).toMatchObject({ status: "False", reason: "AuthFailure.SignatureFailure" });
 
     // The failed Describe is retried by the slow credentials schedule of the error table (30 s): the
@@ -115,7 +118,10 @@ describe("per-resource credentials where the installation does not enable them (
       desiredState: "Detached",
       credentialsSecretRef: { name: "team-ecm" },
     });
-    const refused = await s.waitFor("named", (r) => r.status?.errorCode === "Credentials.PerResourceDisabled");
+    const refused = await s.waitFor(
+      "named",
+      (r) => r.status?.observation?.errorCode === "Credentials.PerResourceDisabled",
+    );
     expect(condition(refused, "Synced")).toMatchObject({ status: "False", reason: "Credentials.PerResourceDisabled" });
     expect(condition(refused, "Synced")?.message).toContain("does not enable per-resource credentials");
     expect(condition(refused, "Ready")).toMatchObject({ status: "False", reason: "DetachFailed" });

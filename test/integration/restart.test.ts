@@ -43,7 +43,7 @@ describe("a crash of the operator", () => {
     const detached = await s.waitFor("crash-before-call", (r) => r.status?.phase === "Detached");
     const calls = await s.calls(DETACH, eniId(2));
     expect(calls.map((c) => c.code)).toEqual(["Success"]);
-    expect(detached.status?.requestId).toBe(calls[0]?.requestId);
+    expect(detached.status?.operation?.requestId).toBe(calls[0]?.requestId);
     expect(condition(detached, "Ready")).toMatchObject({ status: "True", reason: "Detached" });
   });
 });
