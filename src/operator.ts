@@ -15,7 +15,8 @@ import { CREDENTIALS_FINALIZER, CredentialsFinalizer } from "./kube/credentials-
 import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
 import { EventRecorder } from "./kube/event-recorder.ts";
 import { ResilientInformer, findCached } from "./kube/informer.ts";
-import { SecretChangePoller } from "./kube/secret-change-poller.ts";
+import type { ChangeHandler } from "./kube/informer.ts";
+import { SecretChangePoller, type SecretChanges } from "./kube/secret-change-poller.ts";
 import { resourceCredentials } from "./kube/secret-credentials.ts";
 import { SecretReader } from "./kube/secret-reader.ts";
 import type { Logger } from "./observability/logger.ts";
@@ -75,12 +76,21 @@ export function createController(
   const resources = () => informers.flatMap((informer) => informer.list());
   const index = new ResourceIndex();
   const events = new EventRecorder(kc, logger, metrics, fence);
+  // Held Secrets seen being deleted: each resource naming one is reconciled, so its status says so.
+  const deletionHandlers: ChangeHandler<V1Secret>[] = [];
+  const deletions: SecretChanges = {
+    synced: true,
+    onChange: (handler) => deletionHandlers.push(handler),
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+  };
   const holds = config.perResourceCredentials
     ? new CredentialsFinalizer({
         core,
         reader: secrets,
         named: (namespace, name) => index.named(namespace, name),
         onDeleting: (secret) => {
+          for (const handler of deletionHandlers) handler(secret, "update");
           tellDeletionWaits(secret, index, events, informers).catch((err: unknown) =>
             logger.warn({ err }, "could not tell that a credentials Secret's deletion waits"),
           );
@@ -92,7 +102,7 @@ export function createController(
   const controller = new Controller({
     resources: informers,
     // Without per-resource credentials no Secret is ever read, so none can change anything.
-    secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, resources, logger)] : [],
+    secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, resources, logger), deletions] : [],
     reconciler: new Reconciler({
       resources: client,
       events,
@@ -100,6 +110,11 @@ export function createController(
       observer: new DescribeBatcher(ecm),
       cached: (namespace, name) => findCached(informers, namespace, name),
       ownerOf: ({ spec }) => ownerOf(index.claimants(spec.ecmRegion, spec.networkInterfaceId)),
+      heldSecret: ({ metadata, spec }) => {
+        const namespace = metadata.namespace ?? "";
+        const secret = spec.credentialsSecretRef?.name;
+        return secret && holds?.deleting(namespace, secret) ? text.heldSecret(`${namespace}/${secret}`) : undefined;
+      },
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,

@@ -40,6 +40,16 @@ export function withRequestId(message: string, requestId: string | undefined): s
 }
 
 export const DESIRED_STATE_REPORTED = "ECM reports the desired state";
+
+/** Synced's message once settled, with what holding the credentials Secret means, if it is being deleted. */
+export function settledSynced(heldSecret: string | undefined): string {
+  return heldSecret ? `${DESIRED_STATE_REPORTED}; ${heldSecret}` : DESIRED_STATE_REPORTED;
+}
+
+/** In the status of a resource naming a held Secret whose deletion was requested. */
+export function heldSecret(secret: string): string {
+  return `Secret ${secret} (spec.credentialsSecretRef) is being deleted; it is kept while this and any other EniAttachment name it`;
+}
 export const LAST_CALL_ANSWERED = "ECM answered the last call";
 
 /** "DetachNetworkInterface eni-... from ein-..." */

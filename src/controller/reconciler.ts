@@ -37,6 +37,8 @@ export interface ReconcilerDeps {
   readonly credentialsFor: (resource: EniAttachment) => CredentialSource;
   /** The informer's copy of a resource. */
   readonly cached: (namespace: string, name: string) => EniAttachment | undefined;
+  /** What to say of the resource's credentials Secret when it is held while being deleted. */
+  readonly heldSecret?: (resource: EniAttachment) => string | undefined;
   /** The owner of the resource's ENI among all resources naming it (the index of the informer's cache). */
   readonly ownerOf?: (resource: EniAttachment) => EniAttachment | undefined;
   readonly now?: () => Date;
@@ -118,6 +120,7 @@ export class Reconciler {
         resource: this.withUnwritten(key, current),
         observed,
         credentialsChanged: trigger.credentialsChanged,
+        ...this.heldSecretOf(current),
         now: this.now(),
         jitter,
         ...(lastCall ? { lastCall } : {}),
@@ -159,6 +162,11 @@ export class Reconciler {
       }
     }
     return decision.next;
+  }
+
+  private heldSecretOf(resource: EniAttachment): { heldSecret?: string } {
+    const heldSecret = this.deps.heldSecret?.(resource);
+    return heldSecret === undefined ? {} : { heldSecret };
   }
 
   /** The owner of the resource's ENI as namespace/name, when it is another resource. */

@@ -48,7 +48,8 @@ export class CredentialsFinalizer {
   private readonly options: CredentialsFinalizerOptions;
   private readonly fence: Fence;
   private readonly turns = new Map<string, Promise<unknown>>();
-  private readonly deletingSeen = new Set<string>();
+  /** Held Secrets seen with a deletion requested: the uid of the one told of. */
+  private readonly deletingSeen = new Map<string, string>();
   private readonly retrying = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -82,6 +83,11 @@ export class CredentialsFinalizer {
     );
   }
 
+  /** Whether the Secret was seen held with its deletion requested. */
+  deleting(namespace: string, name: string): boolean {
+    return this.deletingSeen.has(keyOf(namespace, name));
+  }
+
   /** Resolves once every hold and release asked for so far has ended. */
   async idle(): Promise<void> {
     await Promise.all(this.turns.values());
@@ -93,9 +99,12 @@ export class CredentialsFinalizer {
   }
 
   private seen(namespace: string, name: string, secret: V1Secret): V1Secret {
-    const key = `${keyOf(namespace, name)}/${secret.metadata?.uid ?? ""}`;
-    if (secret.metadata?.deletionTimestamp && hasFinalizer(secret) && !this.deletingSeen.has(key)) {
-      this.deletingSeen.add(key);
+    const key = keyOf(namespace, name);
+    const uid = secret.metadata?.uid ?? "";
+    if (!secret.metadata?.deletionTimestamp || !hasFinalizer(secret)) {
+      this.deletingSeen.delete(key);
+    } else if (this.deletingSeen.get(key) !== uid) {
+      this.deletingSeen.set(key, uid);
       this.options.onDeleting(secret);
     }
     return secret;
@@ -143,6 +152,7 @@ export class CredentialsFinalizer {
         const gone =
           patched.metadata?.deletionTimestamp !== undefined && (patched.metadata.finalizers ?? []).length === 0;
         reader.remember(namespace, name, gone ? undefined : patched);
+        this.deletingSeen.delete(keyOf(namespace, name));
         logger.info({ namespace, secret: name, deleted: gone }, "credentials Secret released");
         return;
       } catch (error) {

@@ -8,7 +8,7 @@ import { CREDENTIALS_FINALIZER } from "../../src/kube/credentials-finalizer.ts";
 import { DEFAULT_CREDENTIAL, TEAM_CREDENTIAL } from "../emulator/server.ts";
 import { adminKubeConfig, kubectl } from "../support/cluster.ts";
 import { waitFor } from "../support/operator.ts";
-import { REGION, eniId, instanceId, useScenario, type Scenario } from "../support/scenario.ts";
+import { REGION, condition, eniId, instanceId, useScenario, type Scenario } from "../support/scenario.ts";
 
 const DETACH = "DetachNetworkInterface";
 const SECRET = "tenant";
@@ -147,6 +147,8 @@ describe("a credentials Secret deleted by hand while two resources name it", () 
     }, 60_000);
     expect(said).toContain(`named by ${a}, ${b}`);
     await waitFor(async () => (await s.events(b)).includes("CredentialsSecretDeleting"), 10_000);
+    const told = await s.waitFor(b, (r) => (condition(r, "Synced")?.message ?? "").includes("is being deleted"));
+    expect(condition(told, "Synced")?.message).toContain(`Secret ${s.namespace}/${SECRET}`);
 
     await s.delete(a);
     await s.waitForGone(a);

@@ -119,6 +119,10 @@ describe("holding a credentials Secret while resources name it", () => {
     await holds.hold("team-a", "tenant", terminating);
     expect(api.patches).toEqual([]);
     expect(deleting).toHaveLength(1);
+    expect(holds.deleting("team-a", "tenant")).toBe(true);
+    // A new Secret of the same name, not being deleted, is not.
+    await holds.hold("team-a", "tenant", tenant({ uid: "s-2", finalizers: [CREDENTIALS_FINALIZER] }));
+    expect(holds.deleting("team-a", "tenant")).toBe(false);
   });
 
   it("answers undefined for a Secret removed between the read and the patch", async () => {
