@@ -167,6 +167,20 @@ const ObservationSchema = Type.Object(
   },
 );
 
+const TransitionSchema = Type.Object(
+  {
+    state: Type.String({ description: "The transition state ECM reports: PENDING, ATTACHING, DETACHING or DELETING." }),
+    since: Type.String({
+      format: "date-time",
+      description: "When a Describe first showed the interface in a transition.",
+    }),
+  },
+  {
+    description:
+      "Present while ECM shows the interface in a transition that no accepted call of this resource started (another actor's); it is polled less and less often, up to the drift interval.",
+  },
+);
+
 /** Fields of the status written before status.operation existed: read into it, never written. */
 const LEGACY_STATUS_FIELDS = {
   action: Type.Optional(
@@ -199,6 +213,7 @@ const CURRENT_STATUS_FIELDS = {
   ),
   operation: Type.Optional(OperationSchema),
   observation: Type.Optional(ObservationSchema),
+  transition: Type.Optional(TransitionSchema),
   attachedInstanceId: Type.Optional(
     Type.String({ description: "The instance ECM last reported the interface attached to; empty when detached." }),
   ),
@@ -226,6 +241,7 @@ export type EniAttachmentStatus = Omit<Static<typeof EniAttachmentStatusSchema>,
 export type Operation = Static<typeof OperationSchema>;
 export type Outcome = (typeof OUTCOMES)[number];
 export type ObservationFailure = Static<typeof ObservationSchema>;
+export type ForeignTransition = Static<typeof TransitionSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type Phase = (typeof PHASES)[number];
 

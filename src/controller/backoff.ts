@@ -1,4 +1,5 @@
 import type { ErrorClass } from "../ecm/errors.ts";
+import { exponentialDelayMs } from "../kube/exponential-delay.ts";
 
 /** ECM error classes that are retried, plus failures of the Kubernetes API itself. */
 export type RetryPolicyName = Exclude<ErrorClass, "InvalidRequest"> | "KubernetesApi";
@@ -20,8 +21,7 @@ export const RETRY_POLICY: Readonly<Record<RetryPolicyName, { baseMs: number; ca
  */
 export function retryDelayMs(policy: RetryPolicyName, failures: number, jitter: number): number {
   const { baseMs, capMs } = RETRY_POLICY[policy];
-  const exponential = Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
-  return Math.round(exponential * (0.8 + 0.4 * jitter));
+  return exponentialDelayMs(baseMs, capMs, failures, jitter);
 }
 
 export const FIRST_POLL_MS = 300;
@@ -34,6 +34,17 @@ export const MAX_POLL_MS = 15_000;
 export function confirmPollDelayMs(sinceCallMs: number): number {
   return Math.min(MAX_POLL_MS, Math.max(FIRST_POLL_MS, sinceCallMs));
 }
+
+/**
+ * Polls of a transition the operator did not start (another actor's PENDING or DELETING, say): 1 s,
+ * then as long again as it has lasted (doubling), up to the drift interval, so an interface stuck
+ * there is looked at every 5 minutes rather than every second. `sinceMs`: how long it has been seen.
+ */
+export function foreignTransitionPollMs(sinceMs: number): number {
+  return Math.min(SETTLED_RECHECK_MS, Math.max(FOREIGN_TRANSITION_FIRST_POLL_MS, sinceMs));
+}
+
+export const FOREIGN_TRANSITION_FIRST_POLL_MS = 1_000;
 
 /** How long a call ECM accepted is given to show in Describe before it is treated as lost and made again. */
 export const CONFIRM_TIMEOUT_MS = 120_000;

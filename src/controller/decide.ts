@@ -1,4 +1,4 @@
-import type { EniAttachment, Operation } from "../api/eniattachment.ts";
+import type { EniAttachment, ForeignTransition, Operation } from "../api/eniattachment.ts";
 import { FINALIZER, type Phase } from "../api/eniattachment.ts";
 import type { EventSpec } from "../api/event-spec.ts";
 import { DESCRIBE, DETACH } from "../ecm/actions.ts";
@@ -10,6 +10,7 @@ import {
   FIRST_POLL_MS,
   SETTLED_RECHECK_MS,
   confirmPollDelayMs,
+  foreignTransitionPollMs,
   retryDelayMs,
 } from "./backoff.ts";
 import { findCondition, type ConditionInput } from "./conditions.ts";
@@ -92,9 +93,14 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
 
   // A transition is never the desired state: an ENI still ATTACHING shows no attachment yet, so a
   // resource deleted meanwhile would otherwise let go of an interface about to be attached.
+  // One this resource's accepted call started is polled as its confirmation; another actor's backs off
+  // from when it was first seen.
   if (eni.found && TRANSITION_STATES.has(eni.state)) {
-    const since = underWay(state) ? elapsedMs(state.operation.time, input.now) : 1_000;
-    return waiting(ctx, observed, text.inState(networkInterfaceId, eni.state), confirmPollDelayMs(since));
+    const message = text.inState(networkInterfaceId, eni.state);
+    if (state.kind === "accepted") return waiting(ctx, observed, message, confirmPollDelayMs(state.sinceMs));
+    const transition = { state: eni.state, since: prev.transition?.since ?? input.now.toISOString() };
+    const pollMs = foreignTransitionPollMs(elapsedMs(transition.since, input.now));
+    return waiting(ctx, { ...observed, transition }, message, pollMs);
   }
 
   // Nor is a state that an accepted call, not yet shown by Describe, is about to change.
@@ -190,7 +196,12 @@ function confirmed(operation: Operation, keepError: boolean): Operation {
   };
 }
 
-function waiting(ctx: Context, observed: Observed, message: string, pollMs: number): Decision {
+function waiting(
+  ctx: Context,
+  observed: Observed & { readonly transition?: ForeignTransition },
+  message: string,
+  pollMs: number,
+): Decision {
   return {
     step: { kind: "none" },
     status: status(ctx, { ...observed, phase: inProgressPhase(ctx) }, waitingConditions(ctx, message)),
@@ -200,12 +211,13 @@ function waiting(ctx: Context, observed: Observed, message: string, pollMs: numb
 }
 
 /**
- * While this target's accepted call awaits confirmation, Ready and Synced keep saying so: a
+ * While this target's accepted (or already-done) call awaits confirmation, Ready and Synced keep saying so: a
  * transition on the way is no news, and rewording them would cost a status write per poll. A failure
  * shown in either meanwhile (a failed Describe, say) is replaced, as in any other pass.
  */
 function waitingConditions(ctx: Context, message: string): ConditionInput[] {
-  const awaiting = ctx.state.kind === "accepted";
+  const { state } = ctx;
+  const awaiting = state.kind === "accepted" || (state.kind === "failed" && state.errorClass === "AlreadyDone");
   const ready = findCondition(ctx.prev.conditions, "Ready");
   const syncedBefore = findCondition(ctx.prev.conditions, "Synced");
   const keepReady = awaiting && ready?.status === "False" && ready.reason === inProgressPhase(ctx);
@@ -325,6 +337,8 @@ function observationFailed(ctx: Context, failure: CallFailure): Decision {
       {
         phase: needsUser ? "Failed" : (ctx.prev.phase ?? "Pending"),
         observation: { errorCode: failure.code, errorMessage: failure.message },
+        // Nothing new was seen: a transition keeps its start.
+        ...(ctx.prev.transition ? { transition: ctx.prev.transition } : {}),
       },
       [
         needsUser

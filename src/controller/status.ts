@@ -1,4 +1,11 @@
-import type { EniAttachment, EniAttachmentStatus, ObservationFailure, Operation, Phase } from "../api/eniattachment.ts";
+import type {
+  EniAttachment,
+  EniAttachmentStatus,
+  ForeignTransition,
+  ObservationFailure,
+  Operation,
+  Phase,
+} from "../api/eniattachment.ts";
 import { ATTACH, DETACH, type MutatingAction } from "../ecm/actions.ts";
 import { classify, type ErrorClass } from "../ecm/errors.ts";
 import { buildConditions, findCondition, type ConditionInput } from "./conditions.ts";
@@ -30,8 +37,8 @@ export interface Context {
   readonly deleting: boolean;
   readonly state: OperationState;
   /**
-   * A call of either action that ECM accepted and Describe may not show yet: how long ago it was
-   * made. Set whatever the target, since the other action's call may still land.
+   * A call of either action that ECM accepted (or answered "already done") and Describe may not show
+   * yet: how long ago it was made. Set whatever the target, since the other action's call may still land.
    */
   readonly unconfirmed?: { readonly operation: Operation; readonly sinceMs: number };
 }
@@ -47,7 +54,7 @@ export function contextOf(input: DecisionInput): Context {
   const prev = resource.status ?? {};
   const operation = prev.operation;
   const unconfirmed =
-    operation?.outcome === "Accepted" ? { operation, sinceMs: elapsedMs(operation.time, input.now) } : undefined;
+    operation && awaitsDescribe(operation) ? { operation, sinceMs: elapsedMs(operation.time, input.now) } : undefined;
   return {
     input,
     resource,
@@ -72,6 +79,18 @@ function stateOf(operation: Operation | undefined, action: MutatingAction, now: 
     case "Confirmed":
       return { kind: "confirmed", operation };
   }
+}
+
+/**
+ * Whether the call's effect is for Describe to show: accepted, or answered "already done" (ECM's
+ * answer to the call sees the latest state; a Describe right after it may not, and calling again
+ * would only get the same answer).
+ */
+function awaitsDescribe(operation: Operation): boolean {
+  if (operation.outcome === "Accepted") return true;
+  return (
+    operation.outcome === "Failed" && classify(operation.errorCode ?? "", operation.action).class === "AlreadyDone"
+  );
 }
 
 /** The operation is still under way: its calls count on, and its failure shows in Synced. */
@@ -116,6 +135,8 @@ export interface StatusParts {
   readonly operation?: Operation;
   /** This pass's Describe failure; absent after a Describe that succeeded. */
   readonly observation?: ObservationFailure;
+  /** A transition no accepted call started, while Describe shows it. */
+  readonly transition?: ForeignTransition;
 }
 
 /**
@@ -132,6 +153,7 @@ export function status(ctx: Context, parts: StatusParts, conditions?: readonly C
     ...(attachedInstanceId === undefined ? {} : { attachedInstanceId }),
     ...(operation ? { operation } : {}),
     ...(parts.observation ? { observation: parts.observation } : {}),
+    ...(parts.transition ? { transition: parts.transition } : {}),
     ...(conditions
       ? { conditions: buildConditions(prev.conditions, conditions, ctx.generation, ctx.input.now) }
       : prev.conditions

@@ -71,6 +71,8 @@ describe("the control API", () => {
       alreadyDetachedCode: "UnsupportedOperation.AttachmentNotFound",
       quotaPerSecond: 50,
       stsCredentialSeconds: 7200,
+      describeLagMs: 0,
+      describeLagShare: 1,
     });
     expect(await emulator.control.settings({ detachDelayMs: 0, alreadyDetachedCode: "ResourceNotFound" })).toEqual({
       ...initial,

@@ -1,9 +1,10 @@
 // The fault campaign: on a control plane of its own, N resources are deleted while ECM (the emulator)
 // fails a quarter of the calls in mixed ways and throttles some more, the operator is SIGKILLed and
-// restarted, and kube-apiserver is restarted. A share of the resources live in a tenant namespace, name
-// its credentials Secret (per-resource credentials) and go with that namespace, deleted meanwhile.
-// Afterwards every resource must be gone, the tenant namespace too, every ENI detached, no finalizer
-// released without a confirmed detach, and no ENI detached twice with Success.
+// restarted, and kube-apiserver is restarted; Describe lags behind accepted calls, as a cloud's does. A
+// share of the resources live in a tenant namespace, name its credentials Secret (per-resource
+// credentials) and go with that namespace, deleted meanwhile. Afterwards every resource must be gone,
+// the tenant namespace too, every ENI detached, no finalizer released without a confirmed detach, and
+// no ENI detached twice with Success.
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/eniattachment.ts";
 import type { FaultRule } from "../emulator/faults.ts";
@@ -28,6 +29,9 @@ export interface CampaignOptions {
   serviceFaultRate: number;
   /** Share of ECM calls answered RequestLimitExceeded. */
   throttleRate: number;
+  /** For this long after an accepted call, describeLagShare of the Describes show the state before it. */
+  describeLagMs: number;
+  describeLagShare: number;
   /** Seeds the moments of the kills and restarts; printed, so a run can be repeated. */
   seed: number;
   timeoutMs: number;
@@ -116,7 +120,11 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
   let tenant = "";
   const s = await startScenario("chaos", {
     kubeconfig,
-    emulator: { credentials: [DEFAULT_CREDENTIAL, TEAM_CREDENTIAL] },
+    emulator: {
+      credentials: [DEFAULT_CREDENTIAL, TEAM_CREDENTIAL],
+      describeLagMs: options.describeLagMs,
+      describeLagShare: options.describeLagShare,
+    },
     operatorArgs: ["--per-resource-credentials"],
     prepare: async () => {
       tenant = (await testNamespace("chaos-tenant", kubeconfig)).name;
@@ -192,7 +200,8 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     for (const rule of faultRules(options)) await s.emulator.control.addFault(rule);
     say(
       `faults on: ${options.throttleRate * 100}% RequestLimitExceeded, ${options.serviceFaultRate * 100}% service ` +
-        `faults (${SERVICE_FAULTS.map((f) => f.code ?? `delay ${f.delayMs} ms`).join(", ")})`,
+        `faults (${SERVICE_FAULTS.map((f) => f.code ?? `delay ${f.delayMs} ms`).join(", ")}); ` +
+        `${options.describeLagShare * 100}% of Describes within ${options.describeLagMs} ms of a call show the state before it`,
     );
     // Each kill or restart happens once ECM has accepted a random share (5% to 85%) of the detaches.
     const events = [

@@ -463,3 +463,59 @@ describe("a failed Describe never rewrites what the last call was", () => {
     expect(failedDescribe.status.operation).toEqual(first.status.operation);
   });
 });
+
+describe("a transition the operator did not start", () => {
+  const pending: EniObservation = { found: true, state: "PENDING", attachedInstanceId: undefined };
+
+  it("is polled less and less often from when it was first seen, up to the drift interval, writing nothing new", () => {
+    const first = run(eniAttachment().build(), pending);
+    expect(first.step).toEqual({ kind: "none" });
+    expect(first.status.transition).toEqual({ state: "PENDING", since: NOW.toISOString() });
+    expect(first.next).toEqual({ kind: "requeueAfter", ms: 1000 });
+
+    const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+    const resource = eniAttachment().withStatus(first.status).build();
+    const later = run(resource, pending, { now: at(8) });
+    expect(later.next).toEqual({ kind: "requeueAfter", ms: 8000 });
+    expect(later.status).toEqual(first.status);
+    expect(run(resource, pending, { now: at(3600) }).next).toEqual({ kind: "requeueAfter", ms: SETTLED_RECHECK_MS });
+  });
+
+  it("keeps its start through a failed Describe, and is forgotten once it ends", () => {
+    const first = run(eniAttachment().build(), pending);
+    const failedDescribe = decide({
+      resource: eniAttachment().withStatus(first.status).build(),
+      observed: { ok: false, failure: { code: "InternalError", message: "oops", requestId: "r" } },
+      now: NOW,
+      jitter: 0.5,
+    });
+    expect(failedDescribe.status.transition).toEqual(first.status.transition);
+    const ended = run(eniAttachment().withStatus(failedDescribe.status).build(), attachedToUs);
+    expect(ended.status.transition).toBeUndefined();
+  });
+
+  it("is not this resource's own call, which is polled as its confirmation", () => {
+    const accepted = run(eniAttachment().detached().build(), attachedToUs, {
+      lastCall: { ok: true, requestId: "req-1" },
+    });
+    const decision = run(eniAttachment().detached().withStatus(accepted.status).build(), detaching, {
+      now: new Date(NOW.getTime() + 60_000),
+    });
+    expect(decision.status.transition).toBeUndefined();
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: 15_000 });
+  });
+});
+
+describe("an already-detached answer while Describe still shows the interface attached", () => {
+  it("waits for Describe instead of calling again, and writes nothing new while it waits", () => {
+    const code = "UnsupportedOperation.AttachmentNotFound";
+    const afterCall = run(eniAttachment().deleting().build(), attachedToUs, { lastCall: failed(code) });
+    const resource = eniAttachment().deleting().withStatus(afterCall.status).build();
+    const lagging = run(resource, attachedToUs, { now: new Date(NOW.getTime() + 1000) });
+    expect(lagging.step).toEqual({ kind: "none" });
+    expect(lagging.status).toEqual(afterCall.status);
+    expect(lagging.next).toEqual({ kind: "requeueAfter", ms: 1000 });
+    const late = run(resource, attachedToUs, { now: new Date(NOW.getTime() + CONFIRM_TIMEOUT_MS) });
+    expect(late.step).toEqual({ kind: "call", action: DETACH });
+  });
+});
