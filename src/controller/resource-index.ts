@@ -98,6 +98,7 @@ export class ResourceIndex {
   }
 }
 
+/** Every resource claims the ENI it names: one that would only observe it is to be left out of `eni` here. */
 function entryOf(resource: EniAttachment): Entry {
   const { ecmRegion, networkInterfaceId, credentialsSecretRef } = resource.spec;
   const namespace = resource.metadata.namespace ?? "";
