@@ -1,18 +1,23 @@
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { cachedCopy, decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
 import type { Fence } from "./api/fence.ts";
 import type { Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
+import { ownerOf } from "./controller/eni-owner.ts";
+import * as text from "./controller/messages.ts";
 import { Reconciler } from "./controller/reconciler.ts";
+import { ResourceIndex } from "./controller/resource-index.ts";
 import { CallTurns } from "./ecm/call-turns.ts";
 import { EcmClient } from "./ecm/client.ts";
 import { DescribeBatcher } from "./ecm/describe-batcher.ts";
 import { CredentialFiles } from "./ecm/credential-files.ts";
 import { OperatorCredentials } from "./ecm/operator-credentials.ts";
+import { CREDENTIALS_FINALIZER, CredentialsFinalizer } from "./kube/credentials-finalizer.ts";
 import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
 import { EventRecorder } from "./kube/event-recorder.ts";
 import { ResilientInformer, findCached } from "./kube/informer.ts";
-import { SecretChangePoller } from "./kube/secret-change-poller.ts";
+import type { ChangeHandler } from "./kube/informer.ts";
+import { SecretChangePoller, type SecretChanges } from "./kube/secret-change-poller.ts";
 import { resourceCredentials } from "./kube/secret-credentials.ts";
 import { SecretReader } from "./kube/secret-reader.ts";
 import { skipUndecodable } from "./kube/undecodable.ts";
@@ -31,6 +36,8 @@ export interface OperatorParts {
   readonly controller: Controller;
   /** Every EniAttachment the informers hold. */
   readonly cachedResources: () => readonly EniAttachment[];
+  /** With per-resource credentials: the finalizer on the Secrets resources name. */
+  readonly holds: CredentialsFinalizer | undefined;
 }
 
 /**
@@ -69,22 +76,55 @@ export function createController(
         },
       ),
   );
-  const secrets = new SecretReader(kc.makeApiClient(CoreV1Api));
+  const core = kc.makeApiClient(CoreV1Api);
+  const secrets = new SecretReader(core);
   const credentialFiles = config.credentialsDir === undefined ? undefined : new CredentialFiles(config.credentialsDir);
   const cachedResources = () => informers.flatMap((informer) => informer.list());
+  const index = new ResourceIndex();
+  const events = new EventRecorder(kc, logger, metrics, fence);
+  // Held Secrets seen being deleted: each resource naming one is reconciled, so its status says so.
+  const deletionHandlers: ChangeHandler<V1Secret>[] = [];
+  const deletions: SecretChanges = {
+    synced: true,
+    onChange: (handler) => deletionHandlers.push(handler),
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+  };
+  const holds = config.perResourceCredentials
+    ? new CredentialsFinalizer({
+        core,
+        reader: secrets,
+        named: (namespace, name) => index.named(namespace, name),
+        onDeleting: (secret) => {
+          for (const handler of deletionHandlers) handler(secret, "update");
+          tellDeletionWaits(secret, index, events, informers).catch((err: unknown) =>
+            logger.warn({ err }, "could not tell that a credentials Secret's deletion waits"),
+          );
+        },
+        logger,
+        fence,
+      })
+    : undefined;
   const controller = new Controller({
     informers,
     // Without per-resource credentials no Secret is ever read, so none can change anything.
-    secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, cachedResources, logger)] : [],
+    secrets: config.perResourceCredentials ? [new SecretChangePoller(secrets, cachedResources, logger), deletions] : [],
     reconciler: new Reconciler({
       resources: client,
-      events: new EventRecorder(kc, logger, fence),
+      events,
       calls: new CallTurns(ecm, TURNS),
       observer: new DescribeBatcher(ecm),
       cached: (namespace, name) => findCached(informers, namespace, name),
+      ownerOf: ({ spec }) => ownerOf(index.claimants(spec.ecmRegion, spec.networkInterfaceId)),
+      heldSecret: ({ metadata, spec }) => {
+        const namespace = metadata.namespace ?? "";
+        const secret = spec.credentialsSecretRef?.name;
+        return secret && holds?.deleting(namespace, secret) ? text.heldSecret(`${namespace}/${secret}`) : undefined;
+      },
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,
+        ...(holds ? { holds } : {}),
         operator: new OperatorCredentials(process.env, config.stsEndpoint, credentialFiles),
         operatorNamespaces: config.operatorCredentialsNamespaces,
       }),
@@ -93,7 +133,30 @@ export function createController(
     fullResyncMs: FULL_RESYNC_MS,
     logger,
     metrics,
+    index,
+    ...(holds ? { onUnnamed: ({ namespace, name }) => void holds.release(namespace, name) } : {}),
   });
   credentialFiles?.onChange(() => controller.operatorCredentialsChanged());
-  return { controller, cachedResources };
+  return { controller, cachedResources, holds };
+}
+
+/** A held Secret's deletion was requested: one event on it and one on each resource naming it say which hold it. */
+async function tellDeletionWaits(
+  secret: V1Secret,
+  index: ResourceIndex,
+  events: EventRecorder,
+  informers: readonly ResilientInformer<EniAttachment>[],
+): Promise<void> {
+  const { namespace = "", name = "" } = secret.metadata ?? {};
+  const namers = index.namers(namespace, name);
+  const metadata = secret.metadata ?? {};
+  await events.record(
+    { apiVersion: "v1", kind: "Secret", metadata },
+    { type: "Warning", reason: "CredentialsInUse", message: text.secretDeletionWaits(CREDENTIALS_FINALIZER, namers) },
+  );
+  const message = text.credentialsSecretDeleting(`${namespace}/${name}`, namers);
+  for (const namer of namers) {
+    const resource = findCached(informers, namespace, namer);
+    if (resource) await events.record(resource, { type: "Warning", reason: "CredentialsSecretDeleting", message });
+  }
 }

@@ -58,7 +58,7 @@ export async function uninstall(
     onStoppedLeading: () => (lost = true),
   });
   const fence: Fence = () => elector.holdsLease;
-  const { controller, cachedResources: resources } = createController(config, kc, logger, new Metrics(), fence);
+  const { controller, cachedResources: resources, holds } = createController(config, kc, logger, new Metrics(), fence);
   const scope =
     config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces";
   await controller.startInformers();
@@ -69,6 +69,8 @@ export async function uninstall(
     return await releaseAll(config, api, controller, resources, fence, () => lost, scope, progress);
   } finally {
     await controller.stop(STOP_GRACE_MS);
+    // The last resources' Secrets are released as their deletions arrive: let those fenced patches end.
+    await holds?.idle();
     await elector.stop();
   }
 }

@@ -35,6 +35,7 @@ export function eniAttachmentCrd(): V1CustomResourceDefinition {
             { name: "Region", type: "string", jsonPath: ".spec.ecmRegion" },
             { name: "Desired", type: "string", jsonPath: ".spec.desiredState" },
             { name: "Phase", type: "string", jsonPath: ".status.phase" },
+            { name: "Reason", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
             { name: "Request-ID", type: "string", jsonPath: ".status.operation.requestId" },
             { name: "Error", type: "string", jsonPath: ".status.operation.errorCode" },
             { name: "Describe-Error", type: "string", jsonPath: ".status.observation.errorCode" },

@@ -256,6 +256,7 @@ const ObjectMetaSchema = Type.Unsafe<V1ObjectMeta>(
     uid: Type.Optional(Type.String()),
     resourceVersion: Type.Optional(Type.String()),
     generation: Type.Optional(Type.Integer()),
+    creationTimestamp: Type.Optional(Type.String()),
     deletionTimestamp: Type.Optional(Type.String()),
     finalizers: Type.Optional(Type.Array(Type.String())),
   }),
@@ -290,12 +291,13 @@ export function decodeEniAttachment(value: unknown): EniAttachment {
  * last-applied-configuration copies the whole spec) would otherwise be most of the cache.
  */
 export function cachedCopy(resource: EniAttachment): EniAttachment {
-  const { name, namespace, uid, resourceVersion, generation, deletionTimestamp, finalizers } = resource.metadata;
+  const { name, namespace, uid, resourceVersion, generation, creationTimestamp, deletionTimestamp, finalizers } =
+    resource.metadata;
   const { apiVersion, kind, spec, status } = resource;
   return {
     apiVersion,
     kind,
-    metadata: { name, namespace, uid, resourceVersion, generation, deletionTimestamp, finalizers },
+    metadata: { name, namespace, uid, resourceVersion, generation, creationTimestamp, deletionTimestamp, finalizers },
     spec,
     ...(status ? { status } : {}),
   };

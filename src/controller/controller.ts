@@ -11,6 +11,7 @@ import { failurePolicy } from "./failure-policy.ts";
 import { targetOf } from "./status.ts";
 import { keyOf } from "./keys.ts";
 import type { Next, Trigger } from "./decision.ts";
+import { ResourceIndex, type SecretName } from "./resource-index.ts";
 import { WorkQueue, type Priority } from "./workqueue.ts";
 
 export const CONTROLLER_NAME = "eniattachment";
@@ -42,6 +43,10 @@ export interface ControllerOptions {
   readonly fullResyncMs: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The resources by ENI and by Secret, shared with whoever reads it; kept here from the informers. */
+  readonly index?: ResourceIndex;
+  /** A credentials Secret that no resource names any more. */
+  readonly onUnnamed?: (secret: SecretName) => void;
 }
 
 /**
@@ -52,6 +57,7 @@ export interface ControllerOptions {
 export class Controller {
   private readonly queue: WorkQueue;
   private readonly options: ControllerOptions;
+  private readonly index: ResourceIndex;
   private readonly seen = new Map<string, string>();
   private readonly credentialsChanged = new Set<string>();
   /** Keys queued by a change of their object since their last reconcile. */
@@ -63,6 +69,7 @@ export class Controller {
 
   constructor(options: ControllerOptions) {
     this.options = options;
+    this.index = options.index ?? new ResourceIndex();
     const { metrics } = options;
     const name = CONTROLLER_NAME;
     this.queue = new WorkQueue({
@@ -122,6 +129,7 @@ export class Controller {
 
   private onResource(resource: EniAttachment, kind: ChangeKind): void {
     this.options.reconciler.delivered(resource, kind);
+    this.indexed(resource, kind);
     if (!this.leading) return;
     const key = keyOf(resource);
     if (kind === "delete") {
@@ -133,6 +141,18 @@ export class Controller {
     this.seen.set(key, fingerprint);
     this.changed.add(key);
     this.enqueue(resource);
+  }
+
+  /** Keeps the index: a Secret nothing names is let go, and the new owner of an ENI is reconciled at once. */
+  private indexed(resource: EniAttachment, kind: ChangeKind): void {
+    const { unnamed, newOwners } = this.index.update(resource, kind);
+    // The index follows the cache on every replica; only the leader acts on what it tells.
+    if (!this.leading) return;
+    for (const secret of unnamed) this.options.onUnnamed?.(secret);
+    for (const claimant of newOwners) {
+      this.changed.add(keyOf(claimant));
+      this.enqueue(claimant);
+    }
   }
 
   /** A changed Secret retries at once the resources whose credentials it holds. */

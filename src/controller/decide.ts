@@ -177,7 +177,7 @@ function settled(ctx: Context, observed: Observed): Decision {
     step: ctx.deleting ? { kind: "removeFinalizer" } : { kind: "none" },
     status: status(ctx, { ...observed, phase: target, ...(operation ? { operation } : {}) }, [
       { type: "Ready", status: "True", reason, message },
-      { type: "Synced", status: "True", reason: "Success", message: text.DESIRED_STATE_REPORTED },
+      { type: "Synced", status: "True", reason: "Success", message: text.settledSynced(ctx.input.heldSecret) },
     ]),
     events,
     next: ctx.deleting ? { kind: "waitForChange" } : { kind: "requeueAfter", ms: SETTLED_RECHECK_MS },

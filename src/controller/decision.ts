@@ -25,6 +25,8 @@ export interface DecisionInput {
   readonly lastCall?: CallResult;
   /** The credentials Secret changed since the last pass: a credentials failure is retried now. */
   readonly credentialsChanged?: boolean;
+  /** The credentials Secret is being deleted and kept for the resources naming it: what to say so. */
+  readonly heldSecret?: string;
   readonly now: Date;
   /** In [0, 1): spreads retries. */
   readonly jitter: number;

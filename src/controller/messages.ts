@@ -40,6 +40,16 @@ export function withRequestId(message: string, requestId: string | undefined): s
 }
 
 export const DESIRED_STATE_REPORTED = "ECM reports the desired state";
+
+/** Synced's message once settled, with what holding the credentials Secret means, if it is being deleted. */
+export function settledSynced(heldSecret: string | undefined): string {
+  return heldSecret ? `${DESIRED_STATE_REPORTED}; ${heldSecret}` : DESIRED_STATE_REPORTED;
+}
+
+/** In the status of a resource naming a held Secret whose deletion was requested. */
+export function heldSecret(secret: string): string {
+  return `Secret ${secret} (spec.credentialsSecretRef) is being deleted; it is kept while this and any other EniAttachment name it`;
+}
 export const LAST_CALL_ANSWERED = "ECM answered the last call";
 
 /** "DetachNetworkInterface eni-... from ein-..." */
@@ -80,4 +90,26 @@ export function cannotProceed(action: MutatingAction, code: string, deleting: bo
 
 export function lastCallFailed(action: MutatingAction, code: string): string {
   return `${action} failed with ${code}`;
+}
+
+/** At most this many names in one message; the rest are counted. */
+const NAMES_SHOWN = 10;
+
+function nameList(names: readonly string[]): string {
+  const shown = names.slice(0, NAMES_SHOWN).join(", ");
+  return names.length > NAMES_SHOWN ? `${shown} and ${names.length - NAMES_SHOWN} more` : shown;
+}
+
+/** On a held Secret whose deletion was requested. */
+export function secretDeletionWaits(finalizer: string, namers: readonly string[]): string {
+  return `deletion waits until no EniAttachment names this Secret (finalizer ${finalizer}), so their ENIs can still be detached; named by ${nameList(namers)}`;
+}
+
+/** On each resource naming that Secret. */
+export function credentialsSecretDeleting(secret: string, namers: readonly string[]): string {
+  return `Secret ${secret} (spec.credentialsSecretRef) is being deleted; it is kept until no EniAttachment names it: ${nameList(namers)}`;
+}
+
+export function duplicateClaim(networkInterfaceId: string, region: string, owner: string): string {
+  return `${networkInterfaceId} in ${region} is owned by EniAttachment ${owner}, the oldest that names it: no ECM call is made for this one until ${owner} is gone`;
 }

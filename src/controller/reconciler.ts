@@ -11,7 +11,8 @@ import type { ChangeKind } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { decide, lifecycle, orphanedEvent } from "./decide.ts";
 import type { CallResult, Decision, Next, Observed, Trigger } from "./decision.ts";
-import { keyFor } from "./keys.ts";
+import { duplicateClaim } from "./duplicate-claim.ts";
+import { keyFor, keyOf } from "./keys.ts";
 import { StaleReadGuard } from "./stale-read-guard.ts";
 
 /** EniAttachment reads and writes on the API server. */
@@ -36,6 +37,10 @@ export interface ReconcilerDeps {
   readonly credentialsFor: (resource: EniAttachment) => CredentialSource;
   /** The informer's copy of a resource. */
   readonly cached: (namespace: string, name: string) => EniAttachment | undefined;
+  /** What to say of the resource's credentials Secret when it is held while being deleted. */
+  readonly heldSecret?: (resource: EniAttachment) => string | undefined;
+  /** The owner of the resource's ENI among all resources naming it (the index of the informer's cache). */
+  readonly ownerOf?: (resource: EniAttachment) => EniAttachment | undefined;
   readonly now?: () => Date;
   /** In [0, 1): spreads retries. */
   readonly jitter?: () => number;
@@ -86,6 +91,8 @@ export class Reconciler {
       this.forget(key);
       return WAIT;
     }
+    const owner = this.otherOwner(resource);
+    if (owner !== undefined && lifecycle(resource) !== "released") return this.standAside(key, resource, owner, log);
     switch (lifecycle(resource)) {
       case "released":
         this.forget(key);
@@ -113,6 +120,7 @@ export class Reconciler {
         resource: this.withUnwritten(key, current),
         observed,
         credentialsChanged: trigger.credentialsChanged,
+        ...this.heldSecretOf(current),
         now: this.now(),
         jitter,
         ...(lastCall ? { lastCall } : {}),
@@ -154,6 +162,37 @@ export class Reconciler {
       }
     }
     return decision.next;
+  }
+
+  private heldSecretOf(resource: EniAttachment): { heldSecret?: string } {
+    const heldSecret = this.deps.heldSecret?.(resource);
+    return heldSecret === undefined ? {} : { heldSecret };
+  }
+
+  /** The owner of the resource's ENI as namespace/name, when it is another resource. */
+  private otherOwner(resource: EniAttachment): string | undefined {
+    const owner = this.deps.ownerOf?.(resource);
+    return owner && keyOf(owner) !== keyOf(resource) ? keyOf(owner) : undefined;
+  }
+
+  /** Another resource owns the ENI: no ECM call; status and one event say who, or a deleted one is let go. */
+  private async standAside(key: string, resource: EniAttachment, owner: string, log: Logger): Promise<Next> {
+    const { resources, events } = this.deps;
+    this.forget(key);
+    const decision = duplicateClaim(resource, owner, this.now());
+    if (decision.step.kind === "removeFinalizer") {
+      this.guard.wrote(await resources.removeFinalizer(resource));
+      log.info({ owner }, "released without a call: another resource owns its ENI");
+      return WAIT;
+    }
+    const written = await this.writeStatus(resource, decision, (fresh) => {
+      const stillOwner = this.otherOwner(fresh);
+      const again = stillOwner === undefined ? undefined : duplicateClaim(fresh, stillOwner, this.now());
+      return again?.step.kind === "none" ? again : undefined;
+    });
+    if (!written) return AGAIN;
+    for (const event of written.decision.events) await events.record(written.current, event);
+    return written.decision.next;
   }
 
   private forget(key: string): void {

@@ -17,6 +17,7 @@ export const LOCAL_CODES = {
   httpStatus: "Transport.HttpStatus",
   malformed: "Transport.MalformedResponse",
   credentialsUnavailable: "Credentials.Unavailable",
+  secretNotFound: "Credentials.SecretNotFound",
   perResourceDisabled: "Credentials.PerResourceDisabled",
   operatorCredentialsNotAllowed: "Credentials.OperatorCredentialsNotAllowed",
 } as const;
@@ -47,6 +48,8 @@ export const ERROR_TABLE: readonly Rule[] = [
   { code: LOCAL_CODES.credentialsUnavailable, class: "Credentials" },
   // The resource's namespace may not use the operator's own credentials (--operator-credentials-namespaces).
   { code: LOCAL_CODES.operatorCredentialsNotAllowed, class: "Credentials" },
+  // The Secret a resource names does not exist: retried slowly, and at once when it appears.
+  { code: LOCAL_CODES.secretNotFound, class: "Credentials" },
   // Service faults: jittered exponential backoff.
   { code: "InternalError.*", class: "ServiceFault" },
   { code: "FailedOperation.InternalOperationFailure", class: "ServiceFault" },

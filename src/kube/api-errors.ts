@@ -1,4 +1,6 @@
 import { ApiException } from "@kubernetes/client-node";
+import { Type } from "typebox";
+import { Value } from "typebox/value";
 
 /** The HTTP status of a failed Kubernetes API call, or undefined for other failures. */
 export function statusOf(error: unknown): number | undefined {
@@ -13,4 +15,36 @@ export function isNotFound(error: unknown): boolean {
 export function isConflict(error: unknown): boolean {
   const status = statusOf(error);
   return status === 409 || status === 422;
+}
+
+/** The parts of a metav1.Status that name why a request was refused. */
+const StatusSchema = Type.Object({
+  reason: Type.Optional(Type.String()),
+  details: Type.Optional(
+    Type.Object({ causes: Type.Optional(Type.Array(Type.Object({ reason: Type.Optional(Type.String()) }))) }),
+  ),
+});
+
+const NAMESPACE_TERMINATING = "NamespaceTerminating";
+
+/**
+ * A create refused because its namespace is being deleted: the API server answers 403 with a
+ * NamespaceTerminating cause (or reason). Expected while a namespace goes, never a fault.
+ */
+export function isNamespaceTerminating(error: unknown): boolean {
+  if (!(error instanceof ApiException) || error.code !== 403) return false;
+  const body: unknown = error.body;
+  let status: unknown = body;
+  if (typeof body === "string") {
+    try {
+      status = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  if (!Value.Check(StatusSchema, status)) return false;
+  return (
+    status.reason === NAMESPACE_TERMINATING ||
+    (status.details?.causes ?? []).some((cause) => cause.reason === NAMESPACE_TERMINATING)
+  );
 }

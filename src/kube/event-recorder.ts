@@ -1,36 +1,54 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { CoreV1Api, type CoreV1Event, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { EniAttachment } from "../api/eniattachment.ts";
+import {
+  CoreV1Api,
+  type CoreV1Event,
+  type KubeConfig,
+  PatchStrategy,
+  type V1ObjectMeta,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
 import type { EventSpec } from "../api/event-spec.ts";
 import { FencedOffError, UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
-import { isNotFound } from "./api-errors.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { isNamespaceTerminating, isNotFound } from "./api-errors.ts";
 import { fenceOptions } from "./fence-options.ts";
 
 const COMPONENT = "eni-operator";
 /** Remembered events, for counting repeats instead of creating new ones (as client-go's recorder does). */
 const MAX_REMEMBERED = 4096;
 
+/** What an event is about: an EniAttachment, or a Secret it holds. */
+export interface EventTarget {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: V1ObjectMeta;
+}
+
 /**
  * Writes core/v1 Events that `kubectl describe` shows. A repeat of the same event for the same object
- * bumps its count. Failing to record an event never fails a reconcile.
+ * bumps its count. Failing to record an event never fails a reconcile. In a namespace being deleted
+ * the API server refuses new events (403 NamespaceTerminating): that is expected, so it is counted and
+ * logged at debug, and the refusal returns at once so the detach and finalizer removal go on.
  */
 export class EventRecorder {
   private readonly api: CoreV1Api;
   private readonly logger: Logger;
+  private readonly metrics: Metrics;
   private readonly recent = new Map<string, { name: string; count: number }>();
   private readonly instance = hostname();
   private readonly fence: Fence;
 
   /** `fence` is checked before every write; a refused write fails the reconcile, unlike other failures. */
-  constructor(kc: KubeConfig, logger: Logger, fence: Fence = UNFENCED) {
+  constructor(kc: KubeConfig, logger: Logger, metrics: Metrics, fence: Fence = UNFENCED) {
     this.api = kc.makeApiClient(CoreV1Api);
     this.logger = logger;
+    this.metrics = metrics;
     this.fence = fence;
   }
 
-  async record(resource: EniAttachment, event: EventSpec): Promise<void> {
+  async record(resource: EventTarget, event: EventSpec): Promise<void> {
     checkFence(this.fence, "event");
     const { namespace = "default", name = "", uid = "" } = resource.metadata;
     const key = `${uid}\u0000${event.type}\u0000${event.reason}\u0000${event.message}`;
@@ -45,6 +63,11 @@ export class EventRecorder {
       this.remember(key, { name: created.metadata.name ?? "", count: 1 });
     } catch (err) {
       if (err instanceof FencedOffError) throw err;
+      if (isNamespaceTerminating(err)) {
+        this.metrics.eventsNamespaceTerminating.inc();
+        this.logger.debug({ namespace, name, reason: event.reason }, "event not recorded: namespace is being deleted");
+        return;
+      }
       this.logger.warn({ err, namespace, name, reason: event.reason }, "could not record event");
     }
   }
@@ -71,7 +94,7 @@ export class EventRecorder {
     this.recent.set(key, value);
   }
 
-  private newEvent(resource: EniAttachment, event: EventSpec, now: Date): CoreV1Event {
+  private newEvent(resource: EventTarget, event: EventSpec, now: Date): CoreV1Event {
     const { namespace, name = "", uid, resourceVersion } = resource.metadata;
     return {
       metadata: { name: `${name}.${randomBytes(8).toString("hex")}`, namespace },

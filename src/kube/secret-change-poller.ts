@@ -7,6 +7,11 @@ import { versionOf, type SecretReader } from "./secret-reader.ts";
 
 /** Secrets that resources failing on their credentials name are read again this often. */
 export const SECRET_POLL_MS = 3_000;
+/**
+ * Every Secret any resource names is read this often (every tenth poll), so that a held Secret whose
+ * deletion was requested by hand is told to the resources naming it within this time.
+ */
+export const NAMED_SECRET_POLLS = 10;
 
 /** What the controller needs from a source of Secret changes: a handler per change, and a lifecycle. */
 export interface SecretChanges {
@@ -21,8 +26,10 @@ export interface SecretChanges {
  * replaced), so that resource is retried at once rather than at its next slow credentials retry,
  * without watching Secrets: only the Secrets of resources failing on credentials are read, one GET at
  * a time, and a read is a change when it differs from the last read of that Secret, by this poller
- * or by a reconcile. The poller keeps those versions itself (the reader's cache expires), for the
- * Secrets that resources name: a Secret no resource names any more is forgotten.
+ * or by a reconcile. Every tenth poll reads every Secret a resource names (one GET each, fewer when a
+ * reconcile read it within the reader's cache time), so a Secret being deleted is noticed without a
+ * watch. The poller keeps the versions itself (the reader's cache expires), for the Secrets that
+ * resources name: a Secret no resource names any more is forgotten.
  */
 export class SecretChangePoller implements SecretChanges {
   readonly synced = true;
@@ -35,6 +42,7 @@ export class SecretChangePoller implements SecretChanges {
   private readonly versions = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
+  private polls = 0;
 
   constructor(
     reader: SecretReader,
@@ -72,21 +80,25 @@ export class SecretChangePoller implements SecretChanges {
   }
 
   private async poll(): Promise<void> {
-    const wanted = new Map<string, { namespace: string; name: string }>();
+    const everyNamed = (this.polls += 1) % NAMED_SECRET_POLLS === 0;
+    const wanted = new Map<string, { namespace: string; name: string; fresh: boolean }>();
     const named = new Set<string>();
     for (const resource of this.resources()) {
       const name = resource.spec.credentialsSecretRef?.name;
       const namespace = resource.metadata.namespace;
       if (!name || !namespace) continue;
-      named.add(`${namespace}/${name}`);
-      if (failingOnCredentials(resource)) wanted.set(`${namespace}/${name}`, { namespace, name });
+      const key = `${namespace}/${name}`;
+      named.add(key);
+      const failing = failingOnCredentials(resource);
+      if (!(failing || everyNamed)) continue;
+      wanted.set(key, { namespace, name, fresh: failing || (wanted.get(key)?.fresh ?? false) });
     }
     for (const key of this.versions.keys()) if (!named.has(key)) this.versions.delete(key);
-    for (const { namespace, name } of wanted.values()) {
+    for (const { namespace, name, fresh } of wanted.values()) {
       if (this.stopped) return;
       const before = this.versions.get(`${namespace}/${name}`);
       try {
-        const secret = await this.reader.read(namespace, name, true);
+        const secret = await this.reader.read(namespace, name, fresh);
         if (before === undefined || versionOf(secret) === before) continue;
         const changed: V1Secret = secret ?? { metadata: { namespace, name } };
         for (const handler of this.handlers) handler(changed, secret ? "update" : "delete");

@@ -3,21 +3,31 @@ import { currentFailure } from "../api/current-failure.ts";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import { CredentialsError, type CredentialSource, type EcmCredential } from "../ecm/credentials.ts";
 import { LOCAL_CODES, classify } from "../ecm/errors.ts";
+import { CREDENTIALS_FINALIZER, type CredentialsFinalizer } from "./credentials-finalizer.ts";
 import type { SecretReader } from "./secret-reader.ts";
 
 /**
  * Credentials from a resource's credentialsSecretRef (keys secretId, secretKey, optional token), read
  * with a GET when needed. `fresh` skips the reader's cache: a resource whose last call failed on its
- * credentials re-reads the Secret on every retry.
+ * credentials re-reads the Secret on every retry. With `holds`, the Secret is held (its finalizer added)
+ * before its credentials are handed to any ECM call.
  */
 export class SecretCredentials implements CredentialSource {
   private readonly reader: SecretReader;
+  private readonly holds: CredentialsFinalizer | undefined;
   private readonly namespace: string;
   private readonly name: string;
   private readonly fresh: boolean;
 
-  constructor(reader: SecretReader, namespace: string, name: string, fresh: boolean) {
+  constructor(
+    reader: SecretReader,
+    namespace: string,
+    name: string,
+    fresh: boolean,
+    holds: CredentialsFinalizer | undefined,
+  ) {
     this.reader = reader;
+    this.holds = holds;
     this.namespace = namespace;
     this.name = name;
     this.fresh = fresh;
@@ -31,7 +41,20 @@ export class SecretCredentials implements CredentialSource {
     } catch (cause) {
       throw new Error(`${where} (spec.credentialsSecretRef) could not be read`, { cause });
     }
-    if (!secret) throw new Error(`${where} (spec.credentialsSecretRef) was not found`);
+    if (secret && this.holds) {
+      try {
+        secret = await this.holds.hold(this.namespace, this.name, secret);
+      } catch (cause) {
+        const detail = cause instanceof Error ? cause.message : String(cause);
+        throw new Error(`${where} could not be held with finalizer ${CREDENTIALS_FINALIZER}: ${detail}`, { cause });
+      }
+    }
+    if (!secret) {
+      throw new CredentialsError(
+        LOCAL_CODES.secretNotFound,
+        `${where} (spec.credentialsSecretRef) was not found: create it again, or set deletionPolicy: Orphan to let a deleted resource go without detaching`,
+      );
+    }
     const secretId = base64Field(secret, "secretId");
     const secretKey = base64Field(secret, "secretKey");
     if (!secretId || !secretKey) throw new Error(`${where} must have non-empty keys secretId and secretKey`);
@@ -97,6 +120,8 @@ export interface ResourceCredentialsOptions {
   /** Whether spec.credentialsSecretRef is honoured. */
   readonly perResource: boolean;
   readonly secrets: SecretReader;
+  /** Holds each Secret while resources name it; per-resource credentials only. */
+  readonly holds?: CredentialsFinalizer;
   /** For resources without credentialsSecretRef. */
   readonly operator: CredentialSource;
   /** Namespaces whose resources may use `operator`; empty: every namespace. */
@@ -116,7 +141,7 @@ export function resourceCredentials(
       return new OperatorCredentialsNotAllowed(namespace, allowed, options.perResource);
     }
     if (!options.perResource) return new PerResourceCredentialsDisabled(ref.name);
-    return new SecretCredentials(options.secrets, namespace, ref.name, failingOnCredentials(resource));
+    return new SecretCredentials(options.secrets, namespace, ref.name, failingOnCredentials(resource), options.holds);
   };
 }
 

@@ -47,10 +47,7 @@ export class SecretReader {
     if (pending) return pending;
     const request = this.get(namespace, name).then(
       (secret) => {
-        this.cache.delete(key);
-        this.cache.set(key, { secret, readAt: this.clock() });
-        if (this.cache.size > SECRET_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value ?? "");
-        for (const listener of this.listeners) listener(namespace, name, secret);
+        this.store(namespace, name, secret);
         return secret;
       },
       (error: unknown) => {
@@ -63,7 +60,12 @@ export class SecretReader {
     return tracked;
   }
 
-  /** Adds a listener told of every Secret read from the API server. */
+  /** A Secret the operator just wrote (the answer to its patch), or undefined when the write let it go. */
+  remember(namespace: string, name: string, secret: V1Secret | undefined): void {
+    this.store(namespace, name, secret);
+  }
+
+  /** Adds a listener told of every Secret read from the API server or written by the operator. */
   onRead(listener: SecretReadListener): void {
     this.listeners.push(listener);
   }
@@ -72,6 +74,14 @@ export class SecretReader {
   get size(): number {
     this.evict();
     return this.cache.size;
+  }
+
+  private store(namespace: string, name: string, secret: V1Secret | undefined): void {
+    const key = `${namespace}/${name}`;
+    this.cache.delete(key);
+    this.cache.set(key, { secret, readAt: this.clock() });
+    if (this.cache.size > SECRET_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value ?? "");
+    for (const listener of this.listeners) listener(namespace, name, secret);
   }
 
   /** Drops the expired reads: the oldest come first, so it stops at the first one still fresh. */

@@ -102,6 +102,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventsNamespaceTerminating = new Counter({
+    name: "eniattachment_events_namespace_terminating_total",
+    help: "Events not recorded because their namespace is being deleted (expected while it goes; logged at debug)",
+    registers: [this.registry],
+  });
+
   readonly ecmAccountLimiterAllowance = new Gauge({
     name: "ecm_api_account_limiter_allowance",
     help: "Calls per limiter window currently allowed for one account's ECM action; account is a digest of the SecretId",

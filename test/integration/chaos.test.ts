@@ -9,7 +9,7 @@ const networkFaultMs = resources >= 300 ? 60_000 : 10_000;
 
 describe("the fault campaign", () => {
   it(
-    `deletes ${resources} resources through ECM faults, throttling, operator SIGKILLs, a kube-apiserver restart and network faults, losing nothing`,
+    `deletes ${resources} resources (a tenth of them with per-resource credentials, in a namespace that is deleted) through ECM faults, throttling, operator SIGKILLs, a kube-apiserver restart and network faults, losing nothing`,
     async () => {
       // One block at the end (or on failure), so the timeline reads as one.
       const lines: string[] = [];
@@ -34,6 +34,8 @@ describe("the fault campaign", () => {
       expect(result.violations).toEqual([]);
       expect(result.released).toBe(resources);
       expect(result.remaining).toBe(0);
+      expect(result.tenantResources).toBeGreaterThan(0);
+      expect(result.tenantNamespaceGone).toBe(true);
       expect(result.attachedEnis).toEqual([]);
       expect([...result.detachSuccesses].filter(([, n]) => n !== 1)).toEqual([]);
       expect(result.detachSuccesses.size).toBe(resources);

@@ -6,6 +6,7 @@ import { request } from "node:https";
 import { CoordinationV1Api, CoreV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { parser } from "@prometheus-io/lezer-promql";
 import { describe, expect, it } from "vitest";
+import { CREDENTIALS_FINALIZER } from "../../src/kube/credentials-finalizer.ts";
 import { DEFAULT_CREDENTIAL, TEAM_CREDENTIAL } from "../emulator/server.ts";
 import {
   adminKubeConfig,
@@ -107,7 +108,7 @@ describe("the chart's RBAC suffices: all namespaces, per-resource credentials on
     expect(await leaseHolder("suff-on")).toBeTruthy();
   });
 
-  it("reads a resource's credentials Secret with the get it is granted", async () => {
+  it("reads a resource's credentials Secret with the get it is granted, and holds it with the patch", async () => {
     const core = adminKubeConfig().makeApiClient(CoreV1Api);
     await core.createNamespacedSecret({
       namespace: s.namespace,
@@ -124,6 +125,9 @@ describe("the chart's RBAC suffices: all namespaces, per-resource credentials on
     await s.waitFor("team", (r) => r.status?.phase === "Detached");
     const detach = (await s.calls("DetachNetworkInterface", eniId(3)))[0];
     expect(detach?.secretId).toBe(TEAM_CREDENTIAL.secretId);
+    // Held with the patch it is granted, while the resource names it.
+    const held = await core.readNamespacedSecret({ namespace: s.namespace, name: "team-ecm" });
+    expect(held.metadata?.finalizers).toEqual([CREDENTIALS_FINALIZER]);
   });
 
   it("serves every metric that the PrometheusRule's alerts name, in expressions that parse", async () => {

@@ -409,7 +409,7 @@ describe("the chart's RBAC is least privilege", () => {
     expect(await canI("bob", "update")).toBe("no");
   });
 
-  it("all namespaces, per-resource credentials on: get on Secrets, never list or watch", async () => {
+  it("all namespaces, per-resource credentials on: get and patch (the in-use finalizer) on Secrets, never list, watch, update or delete", async () => {
     const { ns, rules, canI } = await install("on", ["--set", "perResourceCredentials.enabled=true"]);
     expect(rules).toEqual({
       "ClusterRole /on-eni-operator": [...RESOURCE_RULES, SECRET_RULE],
@@ -417,8 +417,12 @@ describe("the chart's RBAC is least privilege", () => {
       ...userRoles("on-eni-operator"),
     });
     expect(await canI("get", "secrets", "default", "team-ecm")).toBe("yes");
+    expect(await canI("patch", "secrets", "default", "team-ecm")).toBe("yes");
     expect(await canI("list", "secrets", "default")).toBe("no");
     expect(await canI("watch", "secrets", "default")).toBe("no");
+    expect(await canI("update", "secrets", "default", "team-ecm")).toBe("no");
+    expect(await canI("delete", "secrets", "default", "team-ecm")).toBe("no");
+    expect(await canI("create", "secrets", "default")).toBe("no");
     expect(await canI("get", "pods", "default")).toBe("no");
     expect(await canI("create", "eniattachments.ecm.eni-operator.io", "default")).toBe("no");
   });

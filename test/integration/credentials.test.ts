@@ -21,9 +21,10 @@ describe("per-resource credentials from a Secret", () => {
       desiredState: "Detached",
       credentialsSecretRef: { name: "team-ecm" },
     });
-    const waiting = await s.waitFor("team", (r) => r.status?.observation?.errorCode === "Credentials.Unavailable");
+    const waiting = await s.waitFor("team", (r) => r.status?.observation?.errorCode === "Credentials.SecretNotFound");
     expect(waiting.status?.phase).toBe("Failed");
-    expect(condition(waiting, "Synced")?.message).toContain("team-ecm");
+    expect(condition(waiting, "Synced")?.message).toContain(`Secret ${s.namespace}/team-ecm`);
+    expect(condition(waiting, "Synced")?.message).toContain("deletionPolicy: Orphan");
 
     // The Secret's arrival must not wait for the slow credentials retry of the error table.
     const slowRetry = Date.now() + RETRY_POLICY.Credentials.baseMs;
@@ -126,6 +127,9 @@ describe("per-resource credentials where the installation does not enable them (
     expect(condition(refused, "Ready")).toMatchObject({ status: "False", reason: "DetachFailed" });
     expect(refused.status?.phase).toBe("Failed");
     expect(await s.calls()).toEqual([]);
+    // Nothing is held where per-resource credentials are off.
+    const secret = await core.readNamespacedSecret({ namespace: s.namespace, name: "team-ecm" });
+    expect(secret.metadata?.finalizers ?? []).toEqual([]);
 
     const removed = await kubectl([
       "patch",

@@ -3,8 +3,12 @@
 // restarted, kube-apiserver is restarted, Describe lags behind accepted calls as a cloud's does, and
 // the network between the operator and its servers misbehaves (the fault bed of network-faults.ts:
 // open connections silenced, a partition, resets, latency, ECM answering past its deadline), each
-// fault for a while. Afterwards every resource must be gone, every ENI detached,
-// no finalizer released without a confirmed detach, and no ENI detached twice with Success.
+// fault for a while. A share of the resources live in a tenant namespace, name its credentials Secret
+// (per-resource credentials) and go with that namespace, deleted meanwhile. Afterwards every resource
+// must be gone, the tenant namespace too, every ENI detached, no finalizer released without a
+// confirmed detach, and no ENI detached twice with Success.
+import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/eniattachment.ts";
 import type { FaultRule } from "../emulator/faults.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
 import { auditDetaches, eniAttachmentPrefix } from "./detach-audit.ts";
@@ -12,7 +16,13 @@ import { field, recordEtcdHistory, type EtcdHistory } from "./etcd-history.ts";
 import { proxiedKubeconfig, startFaultBed, type NetworkFault } from "./network-faults.ts";
 import { startOwnControlPlane } from "./own-control-plane.ts";
 import { waitFor } from "./operator.ts";
+import { DEFAULT_CREDENTIAL, TEAM_CREDENTIAL } from "../emulator/server.ts";
+import { loadKubeConfig, testNamespace } from "./cluster.ts";
 import { REGION, eniId, inBatches, instanceId, startScenario } from "./scenario.ts";
+
+/** The share of resources that name the tenant's Secret and go with its namespace. */
+const TENANT_SHARE = 0.1;
+const TENANT_SECRET = "tenant";
 
 export interface CampaignOptions {
   resources: number;
@@ -36,6 +46,10 @@ export interface CampaignOptions {
 export interface CampaignResult {
   violations: string[];
   released: number;
+  /** Of all resources, those in the tenant namespace. */
+  tenantResources: number;
+  /** Whether the tenant namespace (and with it its Secret) is gone. */
+  tenantNamespaceGone: boolean;
   /** Resources still present, ENIs still attached: both must be empty. */
   remaining: number;
   attachedEnis: string[];
@@ -108,43 +122,96 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
   const random = seededRandom(options.seed);
   const controlPlane = await startOwnControlPlane();
   say(`fresh control plane ${controlPlane.server} (seed ${options.seed})`);
+  const kubeconfig = controlPlane.adminKubeconfigPath;
+  let tenant = "";
   const network = await startFaultBed();
   const api = await network.route("api", new URL(controlPlane.server).host);
   const s = await startScenario("chaos", {
-    kubeconfig: controlPlane.adminKubeconfigPath,
-    emulator: { describeLagMs: options.describeLagMs, describeLagShare: options.describeLagShare },
-    prepare: async (_namespace, emulatorUrl) => ({
-      kubeconfig: await proxiedKubeconfig(controlPlane.adminKubeconfigPath, api.address),
-      operatorArgs: [],
-      ecmEndpoint: `http://${(await network.route("ecm", new URL(emulatorUrl).host)).address}`,
-    }),
+    kubeconfig,
+    emulator: {
+      credentials: [DEFAULT_CREDENTIAL, TEAM_CREDENTIAL],
+      describeLagMs: options.describeLagMs,
+      describeLagShare: options.describeLagShare,
+    },
+    operatorArgs: ["--per-resource-credentials"],
+    prepare: async (_namespace, emulatorUrl) => {
+      tenant = (await testNamespace("chaos-tenant", kubeconfig)).name;
+      return {
+        kubeconfig: await proxiedKubeconfig(kubeconfig, api.address),
+        operatorArgs: [`--watch-namespace=${tenant}`],
+        ecmEndpoint: `http://${(await network.route("ecm", new URL(emulatorUrl).host)).address}`,
+      };
+    },
   }).catch(async (error: unknown) => {
     await network.close();
     throw error;
   });
   const ongoing = new Map<NetworkFault, NodeJS.Timeout>();
+  const core = loadKubeConfig(kubeconfig).makeApiClient(CoreV1Api);
+  const objects = loadKubeConfig(kubeconfig).makeApiClient(CustomObjectsApi);
+  const inTenant = { group: GROUP, version: VERSION, plural: PLURAL, namespace: tenant };
+  const tenantList = async () =>
+    ((await objects.listNamespacedCustomObject(inTenant)) as { items: { status?: { phase?: string } }[] }).items;
+  const tenantGone = async () => {
+    try {
+      await core.readNamespace({ name: tenant });
+      return false;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return true;
+      throw error;
+    }
+  };
   let history: EtcdHistory | undefined;
+  let tenantHistory: EtcdHistory | undefined;
   try {
-    const resources = Array.from({ length: options.resources }, (_, i) => ({
+    const total = options.resources;
+    const tenantCount = Math.max(1, Math.round(total * TENANT_SHARE));
+    const all = Array.from({ length: total }, (_, i) => ({
       name: `chaos-${i + 1}`,
       networkInterfaceId: eniId(i + 1),
       instanceId: instanceId(1 + (i % 7)),
     }));
+    const resources = all.slice(0, total - tenantCount);
+    const tenants = all.slice(total - tenantCount);
     await s.emulator.control.addEnis(
-      resources.map((r) => ({
+      all.map((r) => ({
         networkInterfaceId: r.networkInterfaceId,
         ecmRegion: REGION,
         attachedInstanceId: r.instanceId,
       })),
     );
+    await core.createNamespacedSecret({
+      namespace: tenant,
+      body: { metadata: { name: TENANT_SECRET }, stringData: TEAM_CREDENTIAL },
+    });
     for (const r of resources) {
       await s.create(r.name, { networkInterfaceId: r.networkInterfaceId, instanceId: r.instanceId });
     }
-    await waitFor(async () => (await s.list()).every((r) => r.status?.phase === "Attached"), 120_000, 250);
-    say(`${options.resources} EniAttachments created and Attached`);
+    for (const r of tenants) {
+      await objects.createNamespacedCustomObject({
+        ...inTenant,
+        body: {
+          apiVersion: API_VERSION,
+          kind: KIND,
+          metadata: { name: r.name },
+          spec: {
+            networkInterfaceId: r.networkInterfaceId,
+            instanceId: r.instanceId,
+            ecmRegion: REGION,
+            credentialsSecretRef: { name: TENANT_SECRET },
+          },
+        },
+      });
+    }
+    const attached = (items: readonly { status?: { phase?: string } }[]) =>
+      items.every((r) => r.status?.phase === "Attached");
+    await waitFor(async () => attached(await s.list()) && attached(await tenantList()), 120_000, 250);
+    say(`${total} EniAttachments created and Attached, ${tenantCount} of them in ${tenant} naming its Secret`);
     // From here on every version is recorded: each object now holds its finalizer.
     history = await recordEtcdHistory(controlPlane.etcdUrl, eniAttachmentPrefix(s.namespace));
+    tenantHistory = await recordEtcdHistory(controlPlane.etcdUrl, eniAttachmentPrefix(tenant));
     const recorded = history;
+    const tenantRecorded = tenantHistory;
 
     for (const rule of faultRules(options)) await s.emulator.control.addFault(rule);
     say(
@@ -171,7 +238,8 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
       journal.push(...(await s.emulator.control.calls(journal.at(-1)?.seq ?? 0)));
     };
     await inBatches(resources, 50, (r) => s.delete(r.name));
-    say(`${options.resources} deletions requested`);
+    await core.deleteNamespace({ name: tenant });
+    say(`${resources.length} deletions requested, and namespace ${tenant} deleted`);
     const detached = (): number =>
       journal.filter((c) => c.action === "DetachNetworkInterface" && c.code === "Success").length;
     const deadline = Date.now() + options.timeoutMs;
@@ -219,21 +287,36 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
         }
         continue;
       }
-      if (events.length === 0 && ongoing.size === 0 && (await s.empty())) break;
+      if (events.length === 0 && ongoing.size === 0 && (await s.empty()) && (await tenantGone())) break;
       if (Date.now() > deadline) {
         throw new Error(
-          `after ${options.timeoutMs} ms: ${(await s.list()).length} resources left, ${detached()} detaches accepted`,
+          `after ${options.timeoutMs} ms: ${(await s.list()).length} resources left, ` +
+            `${(await tenantGone()) ? "tenant namespace gone" : "tenant namespace still there"}, ` +
+            `${detached()} detaches accepted`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const deletionMs = performance.now() - deletionStart;
-    say(`every resource gone, ${(deletionMs / 1000).toFixed(1)} s after the deletions were requested`);
+    say(
+      `every resource and the tenant namespace gone, ${(deletionMs / 1000).toFixed(1)} s after the deletions were requested`,
+    );
 
     await readJournal();
     const keys = resources.map((r) => `${eniAttachmentPrefix(s.namespace)}${r.name}`);
+    const tenantKeys = tenants.map((r) => `${eniAttachmentPrefix(tenant)}${r.name}`);
     await waitFor(() => keys.every((key) => recorded.of(key).some((v) => v.object === undefined)), 10_000, 250);
-    const audit = auditDetaches(s.namespace, resources, history, journal);
+    await waitFor(
+      () => tenantKeys.every((key) => tenantRecorded.of(key).some((v) => v.object === undefined)),
+      10_000,
+      250,
+    );
+    const mainAudit = auditDetaches(s.namespace, resources, history, journal);
+    const tenantAudit = auditDetaches(tenant, tenants, tenantHistory, journal);
+    const audit = {
+      released: mainAudit.released + tenantAudit.released,
+      violations: [...mainAudit.violations, ...tenantAudit.violations],
+    };
     const enis = await s.emulator.control.enis();
     const ecmCalls = journal.filter((c) => c.action !== "AssumeRoleWithWebIdentity");
     const injected = ecmCalls.filter((c) => c.fault !== undefined);
@@ -264,6 +347,8 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     return {
       violations: audit.violations,
       released: audit.released,
+      tenantResources: tenants.length,
+      tenantNamespaceGone: await tenantGone(),
       remaining: (await s.list()).length,
       attachedEnis: enis
         .filter((e) => e.state !== "AVAILABLE" || e.attachedInstanceId !== null)
@@ -273,6 +358,7 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
   } finally {
     for (const timer of ongoing.values()) clearTimeout(timer);
     history?.stop();
+    tenantHistory?.stop();
     await s.close();
     await network.close();
     await controlPlane.stop();

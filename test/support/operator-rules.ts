@@ -2,7 +2,10 @@
 // that run the operator outside the chart grant exactly this.
 import type { PolicyRule } from "./chart.ts";
 
-/** The operator's rules on EniAttachments and Events; Secrets `get` only with per-resource credentials. */
+/**
+ * The operator's rules on EniAttachments and Events; with per-resource credentials, Secrets `get` (one
+ * named Secret) and `patch` (its credentials-in-use finalizer), never list or watch.
+ */
 export const RESOURCE_RULES: PolicyRule[] = [
   {
     apiGroups: ["ecm.eni-operator.io"],
@@ -13,7 +16,7 @@ export const RESOURCE_RULES: PolicyRule[] = [
   { apiGroups: ["ecm.eni-operator.io"], resources: ["eniattachments/finalizers"], verbs: ["update"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
 ];
-export const SECRET_RULE: PolicyRule = { apiGroups: [""], resources: ["secrets"], verbs: ["get"] };
+export const SECRET_RULE: PolicyRule = { apiGroups: [""], resources: ["secrets"], verbs: ["get", "patch"] };
 /** Its Lease: create cannot be limited by name, the rest can. */
 export const leaseRules = (lease: string): PolicyRule[] => [
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },

@@ -3,7 +3,7 @@ import { cachedCopy, decodeEniAttachment } from "../../src/api/eniattachment.ts"
 import { eniAttachment } from "./fixtures.ts";
 
 describe("the informer's copy of a resource", () => {
-  it("keeps the metadata the operator reads, the spec and the status, and drops managedFields and annotations", () => {
+  it("keeps the metadata the operator reads (creation time included, for the ENI's owner), the spec and the status, and drops managedFields and annotations", () => {
     const full = eniAttachment().build();
     const raw: unknown = JSON.parse(JSON.stringify(full));
     if (typeof raw !== "object" || raw === null) throw new Error("not an object");
@@ -15,12 +15,12 @@ describe("the informer's copy of a resource", () => {
       uid: "u-1",
       resourceVersion: "42",
       generation: 3,
+      creationTimestamp: "2026-12-01T00:00:00Z",
     };
     const fromServer = decodeEniAttachment({
       ...raw,
       metadata: {
         ...read,
-        creationTimestamp: "2026-12-01T00:00:00Z",
         annotations: { "kubectl.kubernetes.io/last-applied-configuration": JSON.stringify(full) },
         labels: { tier: "backend" },
         managedFields: [{ manager: "kubectl", operation: "Apply", fieldsV1: { "f:spec": {} } }],
@@ -30,6 +30,6 @@ describe("the informer's copy of a resource", () => {
     expect(kept.metadata).toEqual(read);
     expect(kept.spec).toEqual(fromServer.spec);
     expect(kept.status).toEqual(fromServer.status);
-    expect(JSON.stringify(kept)).not.toMatch(/managedFields|last-applied|creationTimestamp|tier|backend/);
+    expect(JSON.stringify(kept)).not.toMatch(/managedFields|last-applied|tier|backend/);
   });
 });

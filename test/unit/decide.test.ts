@@ -63,6 +63,14 @@ describe("an attached resource", () => {
     expect(decision.next).toEqual({ kind: "requeueAfter", ms: SETTLED_RECHECK_MS });
   });
 
+  it("says in Synced that its credentials Secret is being deleted and kept while it names it", () => {
+    const note = "Secret team-a/tenant (spec.credentialsSecretRef) is being deleted; it is kept while ...";
+    const decision = run(eniAttachment().credentials("tenant").build(), attachedToUs, { heldSecret: note });
+    expect(condition(decision, "Synced")).toMatchObject({ status: "True", reason: "Success" });
+    expect(condition(decision, "Synced")?.message).toContain(note);
+    expect(condition(run(eniAttachment().build(), attachedToUs), "Synced")?.message).not.toContain("Secret");
+  });
+
   it("emits no second Attached event once settled", () => {
     const settled = run(eniAttachment().build(), attachedToUs);
     const again = run(eniAttachment().withStatus(settled.status).build(), attachedToUs);

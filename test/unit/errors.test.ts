@@ -64,6 +64,7 @@ const EXPECTED: readonly [string, ErrorClass, string?][] = [
   [LOCAL_CODES.malformed, "ServiceFault"],
   [LOCAL_CODES.credentialsUnavailable, "Credentials"],
   [LOCAL_CODES.operatorCredentialsNotAllowed, "Credentials"],
+  [LOCAL_CODES.secretNotFound, "Credentials"],
 ];
 
 describe("the ECM error table", () => {

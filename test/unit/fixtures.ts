@@ -45,6 +45,28 @@ export class EniAttachmentBuilder {
     return this;
   }
 
+  named(namespace: string, name: string): this {
+    this.resource.metadata.namespace = namespace;
+    this.resource.metadata.name = name;
+    return this;
+  }
+
+  /** The API server's creationTimestamp, a string in its JSON. */
+  createdSecondsAgo(seconds: number): this {
+    this.resource.metadata.creationTimestamp = new Date(secondsAgo(seconds));
+    return this;
+  }
+
+  eni(networkInterfaceId: string): this {
+    this.resource.spec.networkInterfaceId = networkInterfaceId;
+    return this;
+  }
+
+  credentials(secret: string): this {
+    this.resource.spec.credentialsSecretRef = { name: secret };
+    return this;
+  }
+
   withoutFinalizer(): this {
     this.resource.metadata.finalizers = [];
     return this;

@@ -11,7 +11,7 @@ import { FakeCalls, FakeEvents, FakeObserver, FakeStore, Journal, credentials, s
 const ATTACH = "AttachNetworkInterface" as const;
 const DETACH = "DetachNetworkInterface" as const;
 
-function setup(resource: EniAttachment) {
+function setup(resource: EniAttachment, owner?: EniAttachment) {
   const journal = new Journal();
   const store = new FakeStore(journal);
   const events = new FakeEvents(journal);
@@ -26,6 +26,7 @@ function setup(resource: EniAttachment) {
     observer,
     credentialsFor: () => credentials,
     cached: () => cache && structuredClone(cache),
+    ...(owner ? { ownerOf: () => owner } : {}),
     now: () => NOW,
     jitter: () => 0.5,
   });
@@ -319,5 +320,39 @@ describe("the reconciler", () => {
     });
     expect(await gone.reconcile("team-a", "missing", silentLogger, CHANGED)).toEqual({ kind: "waitForChange" });
     expect(s.journal.entries).toEqual(["get missing", "release team-a/missing"]);
+  });
+});
+
+describe("the reconciler, for a resource whose ENI an older resource owns", () => {
+  const owner = eniAttachment().named("team-b", "first").createdSecondsAgo(600).build();
+
+  it("makes no ECM call, not even a Describe, and says once who owns the ENI", async () => {
+    const s = setup(eniAttachment().detached().withoutFinalizer().createdSecondsAgo(60).build(), owner);
+    expect(await s.reconcile()).toEqual({ kind: "waitForChange" });
+    s.syncCache();
+    await s.reconcile(SCHEDULED);
+    expect(s.journal.entries).toEqual([
+      "release team-a/web",
+      "status Pending",
+      "event DuplicateClaim",
+      "release team-a/web",
+    ]);
+    const ready = s.store.current("web")?.status?.conditions?.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "False", reason: "DuplicateClaim" });
+    expect(ready?.message).toContain("EniAttachment team-b/first");
+  });
+
+  it("lets a deleted one go at once without a call", async () => {
+    const s = setup(eniAttachment().deleting().createdSecondsAgo(60).build(), owner);
+    expect(await s.reconcile()).toEqual({ kind: "waitForChange" });
+    expect(s.journal.entries).toEqual(["release team-a/web", "removeFinalizer"]);
+  });
+
+  it("reconciles as usual once it is the owner", async () => {
+    const self = eniAttachment().build();
+    const s = setup(self, self);
+    s.observer.shows = attachedToUs;
+    await s.reconcile();
+    expect(s.journal.entries[0]).toBe(`describe ${ENI}`);
   });
 });

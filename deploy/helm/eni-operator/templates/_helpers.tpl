@@ -65,9 +65,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- if .Values.perResourceCredentials.enabled }}
+# get: read one named Secret; patch: its finalizer, held while resources name it. Never list or watch.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get"]
+  verbs: ["get", "patch"]
 {{- end }}
 {{- end }}
 
