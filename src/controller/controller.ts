@@ -28,7 +28,7 @@ export interface Informer<T> {
   get(name: string, namespace?: string): T | undefined;
 }
 
-export interface Reconcile {
+export interface KeyReconciler {
   reconcile(namespace: string, name: string, log: Logger, trigger: Trigger): Promise<Next>;
   /** Every change the informers deliver, whether or not it enqueues. */
   delivered(resource: EniAttachment, kind: ChangeKind): void;
@@ -37,7 +37,7 @@ export interface Reconcile {
 export interface ControllerOptions {
   readonly informers: readonly Informer<EniAttachment>[];
   readonly secrets: readonly SecretChanges[];
-  readonly reconciler: Reconcile;
+  readonly reconciler: KeyReconciler;
   readonly workers: number;
   /** Every key is queued again this often, in case a watch missed an event. */
   readonly fullResyncMs: number;

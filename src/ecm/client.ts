@@ -15,6 +15,7 @@ import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
 import { fenceConnections } from "./fenced-connections.ts";
 import { RateLimiter, type Ticket } from "./rate-limiter.ts";
+import { tupleKey } from "../api/tuple-key.ts";
 
 /** A limiter unused this long, and idle, is dropped with its metric series: its account may be gone (a rotated key). */
 export const LIMITER_IDLE_MS = 10 * 60_000;
@@ -178,7 +179,7 @@ export class EcmClient {
   private limiter(action: EcmAction, account: string): RateLimiter {
     const now = this.now();
     this.evictIdle(now);
-    const key = `${account}\u0000${action}`;
+    const key = tupleKey(account, action);
     let entry = this.limiters.get(key);
     if (!entry) {
       const limiter = new RateLimiter({

@@ -2,6 +2,7 @@ import { DESCRIBE } from "./actions.ts";
 import { accountOf, type CredentialSource, type EcmCredential } from "./credentials.ts";
 import { NOT_FOUND, type EniObservation } from "./observation.ts";
 import { DescribeResponseSchema, type DescribeResponse } from "./responses.ts";
+import { tupleKey } from "../api/tuple-key.ts";
 
 /** ECM answers at most 100 ids per DescribeNetworkInterfaces call. */
 export const MAX_IDS_PER_DESCRIBE = 100;
@@ -80,7 +81,7 @@ export class DescribeBatcher implements EniObserver {
     urgency: Urgency,
   ): Promise<EniObservation> {
     const credential = await this.client.credential(DESCRIBE, source);
-    const key = `${accountOf(credential)}\u0000${region}`;
+    const key = tupleKey(accountOf(credential), region);
     const line = this.lineOf(key);
     const batch = line.gathering ?? { region, credential, waiters: new Map() };
     // The newest read of the account's credential signs the batch (a rotated key, say).

@@ -14,6 +14,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { isNamespaceTerminating, isNotFound } from "./api-errors.ts";
 import { fenceOptions } from "./fence-options.ts";
+import { tupleKey } from "../api/tuple-key.ts";
 
 const COMPONENT = "eni-operator";
 /** Remembered events, for counting repeats instead of creating new ones (as client-go's recorder does). */
@@ -51,7 +52,7 @@ export class EventRecorder {
   async record(resource: EventTarget, event: EventSpec): Promise<void> {
     checkFence(this.fence, "event");
     const { namespace = "default", name = "", uid = "" } = resource.metadata;
-    const key = `${uid}\u0000${event.type}\u0000${event.reason}\u0000${event.message}`;
+    const key = tupleKey(uid, event.type, event.reason, event.message);
     const now = new Date();
     try {
       const seen = this.recent.get(key);

@@ -1,7 +1,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
-import { Controller, type Informer, type Reconcile } from "../../src/controller/controller.ts";
+import { Controller, type Informer, type KeyReconciler } from "../../src/controller/controller.ts";
 import type { Next, Trigger } from "../../src/controller/decision.ts";
 import type { ChangeHandler, ChangeKind } from "../../src/kube/informer.ts";
 import { pino } from "pino";
@@ -39,7 +39,7 @@ class FakeInformer<T extends { metadata?: { name?: string; namespace?: string } 
 }
 
 /** Records each reconcile; answers with `next`, after `gate` resolves when one is set. */
-class FakeReconciler implements Reconcile {
+class FakeReconciler implements KeyReconciler {
   readonly runs: ({ key: string } & Trigger)[] = [];
   readonly deliveries: string[] = [];
   next: Next = { kind: "waitForChange" };
