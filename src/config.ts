@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ECM_SIGNING_HOST } from "./ecm/actions.ts";
 import { STS_SIGNING_HOST, parseEndpoint } from "./ecm/endpoint-url.ts";
+import { MIN_SYNC_PERIOD_MS, parseSyncPeriodMs } from "./controller/sync-period.ts";
 import type { BindAddress } from "./observability/bind-address.ts";
 
 /** Everything the operator reads from its command line and environment, read once at start. */
@@ -24,6 +25,8 @@ export interface Config {
   readonly perResourceCredentials: boolean;
   /** /metrics over HTTPS, behind TokenReview and SubjectAccessReview. */
   readonly metricsSecure: boolean;
+  /** How often a settled resource is described again (the drift interval). */
+  readonly syncPeriodMs: number;
 }
 
 /** Each flag, its environment variable and its default. Documented in the README's table. */
@@ -44,6 +47,7 @@ const FLAGS = {
   "log-level": { env: "LOG_LEVEL", default: "info" },
   "per-resource-credentials": { env: "PER_RESOURCE_CREDENTIALS", default: "false" },
   "metrics-secure": { env: "METRICS_SECURE", default: "false" },
+  "sync-period": { env: "SYNC_PERIOD", default: "5m" },
 } as const;
 
 type Flag = keyof typeof FLAGS;
@@ -125,7 +129,18 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     logLevel,
     perResourceCredentials: parseBoolean("per-resource-credentials", read("per-resource-credentials")),
     metricsSecure: parseBoolean("metrics-secure", read("metrics-secure")),
+    syncPeriodMs: parseSyncPeriod("sync-period", read("sync-period")),
   };
+}
+
+function parseSyncPeriod(flag: string, raw: string): number {
+  const ms = parseSyncPeriodMs(raw);
+  if (ms === undefined || ms < MIN_SYNC_PERIOD_MS) {
+    throw new ConfigError(
+      `--${flag} must be a duration of at least 30s, such as 90s, 5m or 1h, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
 }
 
 /** `:8080`, `127.0.0.1:8080`, `[::1]:8080`; `0` disables the endpoint. */
@@ -162,23 +177,33 @@ export interface UninstallConfig extends Config {
   readonly policy: UninstallPolicy;
   /** How long to wait for the last EniAttachment to go before giving up. */
   readonly timeoutMs: number;
+  /** Only list what would be released. */
+  readonly dryRun: boolean;
+  /** Only the EniAttachments with these labels; empty: all. */
+  readonly labelSelector: string;
 }
 
-const UNINSTALL_FLAGS = ["policy", "timeout"] as const;
+const UNINSTALL_FLAGS = ["policy", "timeout", "selector"] as const;
 
-export const UNINSTALL_USAGE = `Usage: eni-operator uninstall --policy Detach|Orphan [--timeout 10m] [operator flags]
+export const UNINSTALL_USAGE = `Usage: eni-operator uninstall --policy Detach|Orphan [--timeout 10m] [-l SELECTOR] [--dry-run] [operator flags]
 
 Deletes every EniAttachment (in --watch-namespace, or all namespaces) and does what the operator would:
   --policy Detach   detach each ENI with ECM and confirm it, then let the resource go
   --policy Orphan   let each resource go without any ECM call
   --timeout D       give up after D (s, m or h; default 10m), naming what is left
+  -l, --selector S  only the EniAttachments with these labels (a label selector such as tier=db)
+  --dry-run         only list what would be deleted, and with which policy
 The kubeconfig, ECM endpoint, quota and credentials flags are the operator's (eni-operator --help).`;
 
 export function parseUninstallConfig(argv: readonly string[], env: NodeJS.ProcessEnv): UninstallConfig | "help" {
   const own = new Map<string, string>();
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? "";
+    const arg = argv[i] === "-l" ? "--selector" : (argv[i] ?? "");
+    if (arg === "--dry-run" || arg === "--dry-run=true") {
+      own.set("dry-run", "true");
+      continue;
+    }
     const flag = UNINSTALL_FLAGS.find((name) => arg === `--${name}` || arg.startsWith(`--${name}=`));
     if (flag === undefined) {
       rest.push(arg);
@@ -197,7 +222,13 @@ export function parseUninstallConfig(argv: readonly string[], env: NodeJS.Proces
   }
   const config = parseConfig(rest, env);
   if (config === "help") return "help";
-  return { ...config, policy, timeoutMs: parseDuration("timeout", own.get("timeout") ?? "10m") };
+  return {
+    ...config,
+    policy,
+    timeoutMs: parseDuration("timeout", own.get("timeout") ?? "10m"),
+    dryRun: own.has("dry-run"),
+    labelSelector: own.get("selector") ?? "",
+  };
 }
 
 function parseDuration(flag: string, raw: string): number {

@@ -41,6 +41,8 @@ export function createController(
   logger: Logger,
   metrics: Metrics,
   fence: Fence,
+  /** Only the resources with these labels (`eni-operator uninstall -l`); empty: all. */
+  labelSelector = "",
 ): OperatorParts {
   const ecm = new EcmClient({
     endpoint: config.ecmEndpoint,
@@ -59,9 +61,9 @@ export function createController(
       new ResilientInformer<EniAttachment>(
         kc,
         EniAttachmentClient.path(namespace),
-        (continueToken) => client.listPage(namespace, continueToken),
+        (continueToken) => client.listPage(namespace, continueToken, labelSelector),
         logger,
-        { transform: (object) => cachedCopy(decodeEniAttachment(object)) },
+        { transform: (object) => cachedCopy(decodeEniAttachment(object)), labelSelector },
       ),
   );
   const secrets = new SecretReader(kc.makeApiClient(CoreV1Api));

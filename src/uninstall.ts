@@ -36,11 +36,25 @@ export async function uninstall(
 ): Promise<number> {
   const api = kc.makeApiClient(CustomObjectsApi);
   // No leader election: the command does the work itself, whether or not an operator runs.
-  const { controller, resources } = createController(config, kc, logger, new Metrics(), () => true);
-  const scope =
-    config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces";
+  const { controller, resources } = createController(
+    config,
+    kc,
+    logger,
+    new Metrics(),
+    () => !config.dryRun,
+    config.labelSelector,
+  );
+  const scope = `${config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces"}${config.labelSelector ? ` matching ${config.labelSelector}` : ""}`;
   await controller.startInformers();
   const initial = resources();
+  if (config.dryRun) {
+    await controller.stop(0);
+    progress(
+      `dry run: would delete ${initial.length} EniAttachment(s) in ${scope} with deletionPolicy ${config.policy}:`,
+    );
+    for (const resource of initial) progress(`  ${describe(resource)}`);
+    return 0;
+  }
   progress(`${initial.length} EniAttachment(s) in ${scope}; deleting them with deletionPolicy ${config.policy}`);
   for (const resource of initial) await release(api, resource, config.policy);
   // Workers read the cache: they start once it shows every deletion, or they would reconcile the

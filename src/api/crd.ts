@@ -37,6 +37,8 @@ export function eniAttachmentCrd(): V1CustomResourceDefinition {
             { name: "Phase", type: "string", jsonPath: ".status.phase" },
             { name: "Request-ID", type: "string", jsonPath: ".status.requestId" },
             { name: "Error", type: "string", jsonPath: ".status.errorCode" },
+            { name: "Paused", type: "string", jsonPath: ".metadata.annotations.ecm\\.eni-operator\\.io/paused" },
+            { name: "Policy", type: "string", jsonPath: ".spec.managementPolicy", priority: 1 },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: {

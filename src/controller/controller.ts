@@ -41,7 +41,7 @@ export interface ControllerOptions {
 
 /**
  * Informers feed keys (namespace/name) into the work queue; a bounded pool of workers reconciles
- * them. Only changes that matter (spec, deletion, finalizers) enqueue: the operator's own status
+ * them. Only changes that matter (spec, deletion, finalizers, the operator's annotations) enqueue: the operator's own status
  * writes do not, so each reconcile's explicit next step is what schedules the next one.
  */
 export class Controller {
@@ -108,8 +108,9 @@ export class Controller {
       this.seen.delete(key);
       return;
     }
-    const { generation, deletionTimestamp, finalizers } = resource.metadata;
-    const fingerprint = JSON.stringify([generation, deletionTimestamp, finalizers]);
+    // The cache keeps only the operator's own annotations: pausing, a reconcile request or a new sync period enqueue.
+    const { generation, deletionTimestamp, finalizers, annotations } = resource.metadata;
+    const fingerprint = JSON.stringify([generation, deletionTimestamp, finalizers, annotations]);
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);
     this.changed.add(key);

@@ -34,6 +34,8 @@ export interface InformerOptions<T> {
    * is most of what the cache costs. An object it throws for is left out, with a warning.
    */
   transform?: (object: T) => T;
+  /** Only objects with these labels (a label selector); the list function must apply the same one. */
+  labelSelector?: string;
 }
 
 /**
@@ -96,6 +98,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly path: string;
   private readonly listFn: ListPageFn;
   private readonly transform: (object: T) => T;
+  private readonly labelSelector: string;
   private readonly stream: WatchStream;
   private readonly random: () => number;
   private readonly logger: Logger;
@@ -114,6 +117,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.path = path;
     this.listFn = list;
     this.transform = options.transform ?? ((object) => object);
+    this.labelSelector = options.labelSelector ?? "";
     this.stream = options.watch ?? new Watch(kc);
     this.random = options.random ?? Math.random;
     this.logger = logger.child({ informer: path });
@@ -282,6 +286,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: WATCH_TIMEOUT_SECONDS,
+        ...(this.labelSelector ? { labelSelector: this.labelSelector } : {}),
       };
       armWatchdog();
       this.stream.watch(this.path, params, onEvent, done).then(
