@@ -78,6 +78,7 @@ export function createController(
       calls: new CallTurns(ecm, TURNS),
       observer: new DescribeBatcher(ecm),
       cached: (namespace, name) => findCached(informers, namespace, name),
+      syncPeriodMs: config.syncPeriodMs,
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,

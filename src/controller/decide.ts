@@ -15,6 +15,7 @@ import {
 import { findCondition, type ConditionInput } from "./conditions.ts";
 import type { CallFailure, CallResult, Decision, DecisionInput } from "./decision.ts";
 import * as text from "./messages.ts";
+import { observeOnly } from "./observe-only.ts";
 import {
   contextOf,
   elapsedMs,
@@ -51,12 +52,17 @@ export function lifecycle(resource: EniAttachment): Lifecycle {
   const hasFinalizer = resource.metadata.finalizers?.includes(FINALIZER) ?? false;
   if (resource.metadata.deletionTimestamp) {
     if (!hasFinalizer) return "released";
-    return resource.spec.deletionPolicy === "Orphan" ? "orphan" : "reconcile";
+    // An observed interface was never the operator's to detach.
+    const letGo = resource.spec.deletionPolicy === "Orphan" || resource.spec.managementPolicy === "Observe";
+    return letGo ? "orphan" : "reconcile";
   }
   return hasFinalizer ? "reconcile" : "addFinalizer";
 }
 
 export function orphanedEvent(resource: EniAttachment): EventSpec {
+  if (resource.spec.managementPolicy === "Observe") {
+    return { type: "Normal", reason: "Released", message: text.released(resource) };
+  }
   return { type: "Normal", reason: "Orphaned", message: text.orphaned(resource) };
 }
 
@@ -64,6 +70,7 @@ const TRANSITION_STATES = new Set(["PENDING", "ATTACHING", "DETACHING", "DELETIN
 
 export function decide(input: DecisionInput): Decision {
   const ctx = contextOf(input);
+  if (input.resource.spec.managementPolicy === "Observe") return observeOnly(ctx);
   if (input.lastCall) return afterCall(ctx, input.lastCall);
   if (!input.observed.ok) return observationFailed(ctx, input.observed.failure);
   return fromObservation(ctx, input.observed.eni);
@@ -108,10 +115,13 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
   }
 
   const failure = lastFailureClass(ctx);
-  if (failure === "InvalidRequest" && prev.observedGeneration === ctx.generation) return blocked(ctx, observed);
+  const requested = input.reconcileRequested === true;
+  if (failure === "InvalidRequest" && prev.observedGeneration === ctx.generation && !requested) {
+    return blocked(ctx, observed);
+  }
 
   const retryAt = ctx.currentOperation && prev.nextAttemptTime ? Date.parse(prev.nextAttemptTime) : NaN;
-  const retryNow = failure === "Credentials" && input.credentialsChanged === true;
+  const retryNow = (failure === "Credentials" && input.credentialsChanged === true) || requested;
   if (retryAt > input.now.getTime() && !retryNow) {
     return {
       step: { kind: "none" },
@@ -159,7 +169,9 @@ function settled(ctx: Context, observed: { attachedInstanceId: string }): Decisi
       ],
     ),
     events,
-    next: ctx.deleting ? { kind: "waitForChange" } : { kind: "requeueAfter", ms: SETTLED_RECHECK_MS },
+    next: ctx.deleting
+      ? { kind: "waitForChange" }
+      : { kind: "requeueAfter", ms: ctx.input.syncPeriodMs ?? SETTLED_RECHECK_MS },
   };
 }
 

@@ -25,6 +25,10 @@ export interface DecisionInput {
   readonly lastCall?: CallResult;
   /** The credentials Secret changed since the last pass: a credentials failure is retried now. */
   readonly credentialsChanged?: boolean;
+  /** A reconcile-requested-at value not yet acknowledged: a failure waiting for its retry is retried now. */
+  readonly reconcileRequested?: boolean;
+  /** This resource's drift interval; default SETTLED_RECHECK_MS. */
+  readonly syncPeriodMs?: number;
   readonly now: Date;
   /** In [0, 1): spreads retries. */
   readonly jitter: number;

@@ -13,6 +13,9 @@ import { decide, lifecycle, orphanedEvent } from "./decide.ts";
 import type { CallResult, Decision, Next, Observed, Trigger } from "./decision.ts";
 import { keyFor } from "./keys.ts";
 import { StaleReadGuard } from "./stale-read-guard.ts";
+import { SETTLED_RECHECK_MS } from "./backoff.ts";
+import { deletingWhilePaused, isPaused, pausedDecision, pendingReconcileRequest } from "./pause.ts";
+import { syncPeriodOf } from "./sync-period.ts";
 
 /** EniAttachment reads and writes on the API server. */
 export interface ResourceStore {
@@ -36,6 +39,8 @@ export interface ReconcilerDeps {
   readonly credentialsFor: (resource: EniAttachment) => CredentialSource;
   /** The informer's copy of a resource. */
   readonly cached: (namespace: string, name: string) => EniAttachment | undefined;
+  /** The operator's --sync-period; a resource's annotation may override it. */
+  readonly syncPeriodMs?: number;
   readonly now?: () => Date;
   /** In [0, 1): spreads retries. */
   readonly jitter?: () => number;
@@ -83,12 +88,14 @@ export class Reconciler {
       case "released":
         calls.release(key);
         return WAIT;
-      case "orphan":
+      case "orphan": {
         calls.release(key);
-        await events.record(resource, orphanedEvent(resource));
+        const event = orphanedEvent(resource);
+        await events.record(resource, isPaused(resource) ? deletingWhilePaused(event) : event);
         this.guard.wrote(await resources.removeFinalizer(resource));
-        log.info("released without detaching (deletionPolicy Orphan)");
+        log.info("released without detaching (deletionPolicy Orphan or managementPolicy Observe)");
         return WAIT;
+      }
       case "addFinalizer":
         return this.apply(key, this.guard.wrote(await resources.addFinalizer(resource)), log, trigger);
       case "reconcile":
@@ -98,18 +105,42 @@ export class Reconciler {
 
   private async apply(key: string, resource: EniAttachment, log: Logger, trigger: Trigger): Promise<Next> {
     const { resources, events, calls } = this.deps;
+    if (isPaused(resource) && !resource.metadata.deletionTimestamp) {
+      calls.release(key);
+      const paused = (current: EniAttachment) =>
+        isPaused(current) && !current.metadata.deletionTimestamp ? pausedDecision(current, this.now()) : undefined;
+      const written = await this.writeStatus(resource, pausedDecision(resource, this.now()), paused);
+      if (!written) return AGAIN;
+      for (const event of written.decision.events) await events.record(written.current, event);
+      return written.decision.next;
+    }
     const source = this.deps.credentialsFor(resource);
-    const observed = await this.observe(resource, source, trigger.changed ? "now" : "soon");
+    const requested = pendingReconcileRequest(resource);
+    const observed = await this.observe(resource, source, trigger.changed || requested ? "now" : "soon");
     const jitter = this.jitter();
-    const decideFor = (current: EniAttachment, lastCall?: CallResult): Decision =>
-      decide({
+    const period = syncPeriodOf(resource, this.deps.syncPeriodMs ?? SETTLED_RECHECK_MS);
+    if ("invalid" in period && trigger.changed) log.warn(period.invalid);
+    const decideFor = (current: EniAttachment, lastCall?: CallResult): Decision => {
+      const handled = pendingReconcileRequest(current);
+      const decision = decide({
         resource: current,
         observed,
         credentialsChanged: trigger.credentialsChanged,
+        reconcileRequested: handled !== undefined,
+        syncPeriodMs: period.ms,
         now: this.now(),
         jitter,
         ...(lastCall ? { lastCall } : {}),
       });
+      // The acknowledgement goes out in the same status write as what the fresh Describe showed.
+      const withAck =
+        handled === undefined
+          ? decision
+          : { ...decision, status: { ...decision.status, lastHandledReconcileAt: handled } };
+      return current.metadata.deletionTimestamp && isPaused(current)
+        ? { ...withAck, events: withAck.events.map(deletingWhilePaused) }
+        : withAck;
+    };
 
     let decision = decideFor(resource);
     let lastCall: CallResult | undefined;
