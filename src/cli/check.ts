@@ -165,11 +165,13 @@ async function clockSkewMs(endpoint: URL): Promise<number | undefined> {
   const received = Date.now();
   await response.body?.cancel();
   const date = response.headers.get("date");
-  return date ? Date.parse(date) - (sent + received) / 2 : undefined;
+  // The header has whole seconds, truncated: the server's clock was half a second later on average.
+  return date ? Date.parse(date) + 500 - (sent + received) / 2 : undefined;
 }
 
 function signedSkew(ms: number): string {
-  return `${ms >= 0 ? "+" : "-"}${humanDuration(Math.abs(ms))} (${ms >= 0 ? "ECM ahead" : "ECM behind"})`;
+  const seconds = Math.round(ms / 1000);
+  return `${seconds >= 0 ? "+" : "-"}${Math.abs(seconds)} s (${seconds >= 0 ? "ECM ahead" : "ECM behind"})`;
 }
 
 async function credentialsAccepted(credentials: NonNullable<CheckOptions["credentials"]>): Promise<Result> {
