@@ -133,6 +133,9 @@ function nextStep(
   if (paused) {
     return `it is paused: resume with kubectl annotate eniattachment -n ${resource.metadata.namespace ?? ""} ${resource.metadata.name ?? ""} ${PAUSED_ANNOTATION}-`;
   }
+  if (resource.spec.managementPolicy === "Observe") {
+    return "none needed: it is observed only; set spec.managementPolicy to Manage to have the operator act on desiredState";
+  }
   if (!resource.status || (status.observedGeneration ?? 0) < generation) {
     return "the operator has not handled this generation yet: is it running? kubectl eni check";
   }
