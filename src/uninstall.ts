@@ -1,4 +1,5 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { currentFailure } from "./api/current-failure.ts";
 import { GROUP, PLURAL, VERSION, type EniAttachment } from "./api/eniattachment.ts";
 import type { UninstallConfig } from "./config.ts";
 import { keyOf } from "./controller/keys.ts";
@@ -118,7 +119,8 @@ async function release(
 
 /** What a user needs to know of a resource still there: its key and what its status says. */
 function describe(resource: EniAttachment): string {
-  const { phase, errorCode, conditions } = resource.status ?? {};
+  const { phase, conditions } = resource.status ?? {};
+  const errorCode = currentFailure(resource.status)?.code;
   const ready = conditions?.find((c) => c.type === "Ready");
   const why = errorCode ? `${errorCode}: ${ready?.message ?? ""}` : (ready?.message ?? "not reconciled yet");
   return `${keyOf(resource)} (${resource.metadata.deletionTimestamp ? "Terminating" : "not deleted"}, phase ${phase ?? "none"}, ${why})`;

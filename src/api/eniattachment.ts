@@ -1,6 +1,7 @@
 import { Type, type Static } from "typebox";
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { decode } from "./decode.ts";
+import { fromLegacyStatus } from "./legacy-status.ts";
 
 /** The EniAttachment API: defined once here; the CRD in crds/ and the TypeScript types both come from it. */
 export const GROUP = "ecm.eni-operator.io";
@@ -132,54 +133,133 @@ const ConditionSchema = Type.Object(
   { description: "A metav1.Condition." },
 );
 
-export const EniAttachmentStatusSchema = Type.Object(
+export const OUTCOMES = ["Accepted", "Confirmed", "Failed"] as const;
+export const DESCRIBE_ACTION = "DescribeNetworkInterfaces";
+
+const OperationSchema = Type.Object(
   {
-    observedGeneration: Type.Optional(Type.Integer({ description: "The spec generation this status describes." })),
-    phase: Type.Optional(
-      Type.Unsafe<(typeof PHASES)[number]>({
-        type: "string",
-        enum: [...PHASES],
-        description: "Human summary of the attachment; the conditions are the contract.",
-      }),
-    ),
-    action: Type.Optional(
-      Type.Unsafe<(typeof ACTIONS)[number]>({
-        type: "string",
-        enum: [...ACTIONS],
-        description: "The last mutating ECM call made for this resource.",
-      }),
-    ),
+    action: Type.Unsafe<(typeof ACTIONS)[number]>({
+      type: "string",
+      enum: [...ACTIONS],
+      description: "DetachNetworkInterface or AttachNetworkInterface.",
+    }),
     requestId: Type.Optional(
-      Type.String({ description: "The RequestId that call returned, on success and on failure." }),
+      Type.String({ description: "The RequestId ECM returned for the call, on success and on failure." }),
     ),
-    errorCode: Type.Optional(Type.String({ description: "The ECM error code of that call; empty after a success." })),
-    errorMessage: Type.Optional(Type.String({ description: "The ECM error message of that call." })),
-    attempts: Type.Optional(Type.Integer({ description: "Calls made for the current operation." })),
-    lastAttemptTime: Type.Optional(Type.String({ format: "date-time", description: "When the last call was made." })),
-    nextAttemptTime: Type.Optional(
-      Type.String({ format: "date-time", description: "When the operator will try again, if it will." }),
-    ),
-    lastHandledReconcileAt: Type.Optional(
+    time: Type.String({ format: "date-time", description: "When the call was made." }),
+    outcome: Type.Unsafe<(typeof OUTCOMES)[number]>({
+      type: "string",
+      enum: [...OUTCOMES],
+      description:
+        "Accepted: ECM accepted the call and Describe does not show its effect yet; Confirmed: Describe shows the state the call asked for; Failed: ECM refused the call (errorCode).",
+    }),
+    errorCode: Type.Optional(
       Type.String({
-        description: "The value of the reconcile-requested-at annotation the operator last acted on.",
+        description:
+          "The ECM error code of the call; absent after a success. Kept once Confirmed only for an already-done answer (such as UnsupportedOperation.AttachmentNotFound).",
       }),
     ),
-    attachedInstanceId: Type.Optional(
-      Type.String({ description: "The instance ECM last reported the interface attached to; empty when detached." }),
-    ),
-    conditions: Type.Optional(
-      Type.Array(ConditionSchema, {
-        description: "Ready and Synced.",
-        "x-kubernetes-list-type": "map",
-        "x-kubernetes-list-map-keys": ["type"],
-      }),
+    errorMessage: Type.Optional(Type.String({ description: "The ECM error message of the call." })),
+    attempts: Type.Integer({
+      description: "Calls made for the current operation (throttled calls not counted).",
+      minimum: 0,
+    }),
+    nextAttemptTime: Type.Optional(
+      Type.String({ format: "date-time", description: "When the operator will call again, if it will." }),
     ),
   },
+  { description: "The last mutating ECM call made for this resource and what became of it." },
+);
+
+const ObservationSchema = Type.Object(
+  {
+    errorCode: Type.String({ description: "The error code of the last DescribeNetworkInterfaces." }),
+    errorMessage: Type.String({ description: "Its error message." }),
+  },
+  {
+    description:
+      "Present while the last DescribeNetworkInterfaces failed; removed by the next one that succeeds. It never changes status.operation.",
+  },
+);
+
+const TransitionSchema = Type.Object(
+  {
+    state: Type.String({ description: "The transition state ECM reports: PENDING, ATTACHING, DETACHING or DELETING." }),
+    since: Type.String({
+      format: "date-time",
+      description: "When a Describe first showed the interface in a transition.",
+    }),
+  },
+  {
+    description:
+      "Present while ECM shows the interface in a transition that no accepted call of this resource started (another actor's); it is polled less and less often, up to the drift interval.",
+  },
+);
+
+/** Fields of the status written before status.operation existed: read into it, never written. */
+const LEGACY_STATUS_FIELDS = {
+  action: Type.Optional(
+    Type.Unsafe<(typeof ACTIONS)[number]>({
+      type: "string",
+      enum: [...ACTIONS],
+      description: "Deprecated: read into operation.action, no longer written.",
+    }),
+  ),
+  requestId: Type.Optional(Type.String({ description: "Deprecated: read into operation.requestId." })),
+  errorCode: Type.Optional(Type.String({ description: "Deprecated: read into operation.errorCode." })),
+  errorMessage: Type.Optional(Type.String({ description: "Deprecated: read into operation.errorMessage." })),
+  attempts: Type.Optional(Type.Integer({ description: "Deprecated: read into operation.attempts." })),
+  lastAttemptTime: Type.Optional(
+    Type.String({ format: "date-time", description: "Deprecated: read into operation.time." }),
+  ),
+  nextAttemptTime: Type.Optional(
+    Type.String({ format: "date-time", description: "Deprecated: read into operation.nextAttemptTime." }),
+  ),
+};
+
+const CURRENT_STATUS_FIELDS = {
+  observedGeneration: Type.Optional(Type.Integer({ description: "The spec generation this status describes." })),
+  phase: Type.Optional(
+    Type.Unsafe<(typeof PHASES)[number]>({
+      type: "string",
+      enum: [...PHASES],
+      description: "Human summary of the attachment; the conditions are the contract.",
+    }),
+  ),
+  operation: Type.Optional(OperationSchema),
+  observation: Type.Optional(ObservationSchema),
+  transition: Type.Optional(TransitionSchema),
+  lastHandledReconcileAt: Type.Optional(
+    Type.String({ description: "The value of the reconcile-requested-at annotation the operator last acted on." }),
+  ),
+  attachedInstanceId: Type.Optional(
+    Type.String({ description: "The instance ECM last reported the interface attached to; empty when detached." }),
+  ),
+  conditions: Type.Optional(
+    Type.Array(ConditionSchema, {
+      description: "Ready and Synced.",
+      "x-kubernetes-list-type": "map",
+      "x-kubernetes-list-map-keys": ["type"],
+    }),
+  ),
+};
+
+/**
+ * The status as the CRD declares it: the current fields, plus the deprecated ones an older operator
+ * wrote, kept in the schema so that the API server hands them over rather than pruning them.
+ */
+export const EniAttachmentStatusSchema = Type.Object(
+  { ...CURRENT_STATUS_FIELDS, ...LEGACY_STATUS_FIELDS },
   { description: "What the operator last observed and did." },
 );
 
 export type EniAttachmentSpec = Static<typeof EniAttachmentSpecSchema>;
-export type EniAttachmentStatus = Static<typeof EniAttachmentStatusSchema>;
+/** The status the operator reads and writes: the deprecated fields are already read into `operation`. */
+export type EniAttachmentStatus = Omit<Static<typeof EniAttachmentStatusSchema>, keyof typeof LEGACY_STATUS_FIELDS>;
+export type Operation = Static<typeof OperationSchema>;
+export type Outcome = (typeof OUTCOMES)[number];
+export type ObservationFailure = Static<typeof ObservationSchema>;
+export type ForeignTransition = Static<typeof TransitionSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type Phase = (typeof PHASES)[number];
 
@@ -209,11 +289,18 @@ export const EniAttachmentSchema = Type.Object({
   status: Type.Optional(EniAttachmentStatusSchema),
 });
 
-export type EniAttachment = Static<typeof EniAttachmentSchema>;
+/** The status as the API server may return it, deprecated fields included. */
+export type StoredStatus = Static<typeof EniAttachmentStatusSchema>;
 
-/** An EniAttachment from the API server or a watch, checked; DecodeError names the first bad field. */
+export type EniAttachment = Omit<Static<typeof EniAttachmentSchema>, "status"> & { status?: EniAttachmentStatus };
+
+/**
+ * An EniAttachment from the API server or a watch, checked; DecodeError names the first bad field.
+ * A status an older operator wrote is read into `operation` here, so no other code sees its fields.
+ */
 export function decodeEniAttachment(value: unknown): EniAttachment {
-  return decode(EniAttachmentSchema, value, KIND);
+  const { status, ...rest } = decode(EniAttachmentSchema, value, KIND);
+  return status ? { ...rest, status: fromLegacyStatus(status) } : rest;
 }
 
 /**

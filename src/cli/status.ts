@@ -5,8 +5,9 @@ import {
   RECONCILE_REQUESTED_ANNOTATION,
   SYNC_PERIOD_ANNOTATION,
   type EniAttachment,
+  type EniAttachmentStatus,
 } from "../api/eniattachment.ts";
-import { DETACH } from "../ecm/actions.ts";
+import { DESCRIBE, DETACH, type EcmAction } from "../ecm/actions.ts";
 import { classify } from "../ecm/errors.ts";
 import { KUBE_USAGE, humanDuration, parseTarget, parseToolArgs } from "./args.ts";
 import { Resources, eventTime } from "./kube-calls.ts";
@@ -62,17 +63,18 @@ export function statusReport(resource: EniAttachment, events: readonly CoreV1Eve
     message: c.message,
     age: humanDuration(now.getTime() - Date.parse(c.lastTransitionTime)),
   }));
-  const errorClass = status.errorCode && status.action ? classify(status.errorCode, status.action).class : undefined;
-  const lastCall = status.action
+  const op = status.operation;
+  const failure = failureOf(status);
+  const errorClass = failure ? classify(failure.code, failure.action).class : undefined;
+  const lastCall = op
     ? {
-        action: status.action,
-        requestId: status.requestId ?? "",
-        result: status.errorCode ? `failed: ${status.errorCode} ${status.errorMessage ?? ""}`.trim() : "accepted",
-        ago: ago(status.lastAttemptTime, now),
+        action: op.action,
+        requestId: op.requestId ?? "",
+        result: op.errorCode ? `${op.outcome}: ${op.errorCode} ${op.errorMessage ?? ""}`.trim() : op.outcome,
+        ago: ago(op.time, now),
       }
     : undefined;
-  const nextAt =
-    status.nextAttemptTime && Date.parse(status.nextAttemptTime) > now.getTime() ? status.nextAttemptTime : undefined;
+  const nextAt = op?.nextAttemptTime && Date.parse(op.nextAttemptTime) > now.getTime() ? op.nextAttemptTime : undefined;
 
   const heldBy: string[] = [];
   if (deletionTimestamp) {
@@ -85,7 +87,7 @@ export function statusReport(resource: EniAttachment, events: readonly CoreV1Eve
     }
     if (paused) heldBy.push("nothing from the pause: a deletion of a paused resource proceeds");
     if (errorClass === "Credentials")
-      heldBy.push(`credentials: the last ${status.action ?? "call"} failed with ${status.errorCode ?? ""}`);
+      heldBy.push(`credentials: the last ${failure?.action ?? "call"} failed with ${failure?.code ?? ""}`);
     const ready = status.conditions?.find((c) => c.type === "Ready");
     if (ready?.reason === "DuplicateClaim") heldBy.push(`duplicate claim: ${ready.message}`);
   }
@@ -97,7 +99,7 @@ export function statusReport(resource: EniAttachment, events: readonly CoreV1Eve
     phase: status.phase ?? "none yet",
     conditions,
     ...(lastCall ? { lastCall } : {}),
-    attempts: status.attempts ?? 0,
+    attempts: op?.attempts ?? 0,
     ...(nextAt ? { nextAttempt: { at: nextAt, in: humanDuration(Date.parse(nextAt) - now.getTime()) } } : {}),
     ...(deletionTimestamp
       ? { terminating: { for: humanDuration(now.getTime() - new Date(deletionTimestamp).getTime()), heldBy } }
@@ -108,8 +110,21 @@ export function statusReport(resource: EniAttachment, events: readonly CoreV1Eve
       reason: e.reason ?? "",
       message: e.message ?? "",
     })),
-    nextStep: nextStep(resource, key, paused, errorClass, nextAt),
+    nextStep: nextStep(resource, key, paused, failure, errorClass, nextAt),
   };
+}
+
+interface Failure {
+  readonly action: EcmAction;
+  readonly code: string;
+}
+
+/** What failed last: the recorded call, else the last Describe. */
+function failureOf(status: EniAttachmentStatus): Failure | undefined {
+  const op = status.operation;
+  if (op?.outcome === "Failed" && op.errorCode) return { action: op.action, code: op.errorCode };
+  if (status.observation) return { action: DESCRIBE, code: status.observation.errorCode };
+  return undefined;
 }
 
 /** The one thing a person can do next, or why nothing is needed. */
@@ -117,9 +132,11 @@ function nextStep(
   resource: EniAttachment,
   key: string,
   paused: boolean,
+  failure: Failure | undefined,
   errorClass: string | undefined,
   nextAt: string | undefined,
 ): string {
+  const code = failure?.code ?? "";
   const status = resource.status ?? {};
   const ready = status.conditions?.find((c) => c.type === "Ready");
   const generation = resource.metadata.generation ?? 0;
@@ -127,8 +144,8 @@ function nextStep(
   if (terminating && !resource.metadata.finalizers?.includes(FINALIZER)) {
     return "none from the operator: other finalizers hold it; their owners release them";
   }
-  if (terminating && errorClass !== undefined && status.action === DETACH) {
-    return `fix what the last detach failed on (${status.errorCode ?? ""}), or let it go without a detach: kubectl eni orphan ${key}`;
+  if (terminating && errorClass !== undefined && failure?.action === DETACH) {
+    return `fix what the last detach failed on (${code}), or let it go without a detach: kubectl eni orphan ${key}`;
   }
   if (paused) {
     return `it is paused: resume with kubectl annotate eniattachment -n ${resource.metadata.namespace ?? ""} ${resource.metadata.name ?? ""} ${PAUSED_ANNOTATION}-`;
@@ -140,10 +157,10 @@ function nextStep(
     return "the operator has not handled this generation yet: is it running? kubectl eni check";
   }
   if (errorClass === "Credentials") {
-    return `fix the ECM credentials (${status.errorCode ?? ""}), then retry at once: kubectl eni reconcile ${key}`;
+    return `fix the ECM credentials (${code}), then retry at once: kubectl eni reconcile ${key}`;
   }
   if (errorClass === "InvalidRequest" && status.phase === "Failed") {
-    return `ECM refused the request as invalid (${status.errorCode ?? ""}): correct the spec; nothing is retried until it changes`;
+    return `ECM refused the request as invalid (${code}): correct the spec; nothing is retried until it changes`;
   }
   if (ready?.reason === "AttachedElsewhere") {
     return "the interface is attached to another instance: detach it there, or change this resource's instanceId by recreating it";

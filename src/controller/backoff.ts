@@ -35,6 +35,17 @@ export function confirmPollDelayMs(sinceCallMs: number): number {
   return Math.min(MAX_POLL_MS, Math.max(FIRST_POLL_MS, sinceCallMs));
 }
 
+/**
+ * Polls of a transition the operator did not start (another actor's PENDING or DELETING, say): 1 s,
+ * then as long again as it has lasted (doubling), up to the drift interval, so an interface stuck
+ * there is looked at every 5 minutes rather than every second. `sinceMs`: how long it has been seen.
+ */
+export function foreignTransitionPollMs(sinceMs: number): number {
+  return Math.min(SETTLED_RECHECK_MS, Math.max(FOREIGN_TRANSITION_FIRST_POLL_MS, sinceMs));
+}
+
+export const FOREIGN_TRANSITION_FIRST_POLL_MS = 1_000;
+
 /** How long a call ECM accepted is given to show in Describe before it is treated as lost and made again. */
 export const CONFIRM_TIMEOUT_MS = 120_000;
 

@@ -1,7 +1,7 @@
-import type { EniAttachment } from "../api/eniattachment.ts";
+import type { EniAttachment, ForeignTransition, Operation } from "../api/eniattachment.ts";
 import { FINALIZER, type Phase } from "../api/eniattachment.ts";
 import type { EventSpec } from "../api/event-spec.ts";
-import { DETACH } from "../ecm/actions.ts";
+import { DESCRIBE, DETACH } from "../ecm/actions.ts";
 import { classify } from "../ecm/errors.ts";
 import type { EniObservation } from "../ecm/observation.ts";
 import {
@@ -10,6 +10,7 @@ import {
   FIRST_POLL_MS,
   SETTLED_RECHECK_MS,
   confirmPollDelayMs,
+  foreignTransitionPollMs,
   retryDelayMs,
 } from "./backoff.ts";
 import { findCondition, type ConditionInput } from "./conditions.ts";
@@ -21,17 +22,20 @@ import {
   elapsedMs,
   failedReady,
   inProgressPhase,
-  lastCallSucceeded,
-  lastFailureClass,
   readyInProgress,
   status,
   synced,
+  underWay,
   type Context,
 } from "./status.ts";
 
 /**
  * The operator's decisions, as pure functions of (resource, what ECM reported, the call just made,
  * now). The reconciler does the IO these decisions ask for; most of the unit tests live here.
+ *
+ * Each pass reads where the operation stands once (`contextOf`: the state of `status.operation` for
+ * this target), takes one branch, and that branch builds the whole status with `status`. A failed
+ * Describe is recorded in `status.observation` and never changes `status.operation`.
  */
 
 /**
@@ -71,30 +75,46 @@ const TRANSITION_STATES = new Set(["PENDING", "ATTACHING", "DETACHING", "DELETIN
 export function decide(input: DecisionInput): Decision {
   const ctx = contextOf(input);
   if (input.resource.spec.managementPolicy === "Observe") return observeOnly(ctx);
-  if (input.lastCall) return afterCall(ctx, input.lastCall);
+  if (input.lastCall) return afterCall(ctx, input.lastCall, observedOf(input));
   if (!input.observed.ok) return observationFailed(ctx, input.observed.failure);
   return fromObservation(ctx, input.observed.eni);
 }
 
+/** The instance Describe showed, for the status: empty when detached or gone. */
+interface Observed {
+  readonly attachedInstanceId: string;
+}
+
+function observedOf(input: DecisionInput): Observed | undefined {
+  if (!input.observed.ok) return undefined;
+  const { eni } = input.observed;
+  return { attachedInstanceId: (eni.found ? eni.attachedInstanceId : undefined) ?? "" };
+}
+
 function fromObservation(ctx: Context, eni: EniObservation): Decision {
-  const { resource, prev, target, input } = ctx;
+  const { resource, prev, target, input, state } = ctx;
   const { networkInterfaceId, instanceId } = resource.spec;
   const attachedTo = eni.found ? eni.attachedInstanceId : undefined;
   const ours = attachedTo === instanceId;
-  const observed = { attachedInstanceId: attachedTo ?? "" };
+  const observed: Observed = { attachedInstanceId: attachedTo ?? "" };
 
   // A transition is never the desired state: an ENI still ATTACHING shows no attachment yet, so a
   // resource deleted meanwhile would otherwise let go of an interface about to be attached.
+  // One this resource's accepted call started is polled as its confirmation; another actor's backs off
+  // from when it was first seen.
   if (eni.found && TRANSITION_STATES.has(eni.state)) {
-    const since = ctx.currentOperation && prev.lastAttemptTime ? elapsedMs(prev.lastAttemptTime, input.now) : 1_000;
-    return waiting(ctx, observed, text.inState(networkInterfaceId, eni.state), confirmPollDelayMs(since));
+    const message = text.inState(networkInterfaceId, eni.state);
+    if (state.kind === "accepted") return waiting(ctx, observed, message, confirmPollDelayMs(state.sinceMs));
+    const transition = { state: eni.state, since: prev.transition?.since ?? input.now.toISOString() };
+    const pollMs = foreignTransitionPollMs(elapsedMs(transition.since, input.now));
+    return waiting(ctx, { ...observed, transition }, message, pollMs);
   }
 
   // Nor is a state that an accepted call, not yet shown by Describe, is about to change.
-  const pendingSince = unconfirmedCallAge(ctx, eni);
-  if (pendingSince !== undefined) {
-    const message = text.awaitingShow(prev.action ?? "", prev.requestId ?? "");
-    return waiting(ctx, observed, message, confirmPollDelayMs(pendingSince));
+  const pending = ctx.unconfirmed;
+  if (pending && pending.sinceMs < CONFIRM_TIMEOUT_MS && !shown(pending.operation, eni, instanceId)) {
+    const message = text.awaitingShow(pending.operation.action, pending.operation.requestId ?? "");
+    return waiting(ctx, observed, message, confirmPollDelayMs(pending.sinceMs));
   }
 
   const reached = target === "Detached" ? !ours : ours;
@@ -114,60 +134,59 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
     };
   }
 
-  const failure = lastFailureClass(ctx);
-  const requested = input.reconcileRequested === true;
-  if (failure === "InvalidRequest" && prev.observedGeneration === ctx.generation && !requested) {
-    return blocked(ctx, observed);
-  }
-
-  const retryAt = ctx.currentOperation && prev.nextAttemptTime ? Date.parse(prev.nextAttemptTime) : NaN;
-  const retryNow = (failure === "Credentials" && input.credentialsChanged === true) || requested;
-  if (retryAt > input.now.getTime() && !retryNow) {
-    return {
-      step: { kind: "none" },
-      status: status(ctx, { ...observed }, [
-        readyInProgress(ctx, text.retryingAt(prev.nextAttemptTime ?? "")),
-        synced(ctx),
-      ]),
-      events: [],
-      next: { kind: "requeueAfter", ms: retryAt - input.now.getTime() },
-    };
+  if (state.kind === "failed") {
+    const requested = input.reconcileRequested === true;
+    if (state.errorClass === "InvalidRequest" && prev.observedGeneration === ctx.generation && !requested) {
+      return blocked(ctx, observed, state.operation);
+    }
+    const { nextAttemptTime } = state.operation;
+    const retryAt = nextAttemptTime ? Date.parse(nextAttemptTime) : NaN;
+    const retryNow = (state.errorClass === "Credentials" && input.credentialsChanged === true) || requested;
+    if (nextAttemptTime && retryAt > input.now.getTime() && !retryNow) {
+      return {
+        step: { kind: "none" },
+        status: status(ctx, { ...observed, phase: prev.phase ?? "Pending" }, [
+          readyInProgress(ctx, text.retryingAt(nextAttemptTime)),
+          synced(ctx),
+        ]),
+        events: [],
+        next: { kind: "requeueAfter", ms: retryAt - input.now.getTime() },
+      };
+    }
   }
 
   return {
     step: { kind: "call", action: ctx.action },
-    status: status(ctx, observed, []),
+    status: status(ctx, { ...observed, phase: prev.phase ?? "Pending" }),
     events: [],
     next: { kind: "waitForChange" },
   };
 }
 
-/** The desired state is reached. */
-function settled(ctx: Context, observed: { attachedInstanceId: string }): Decision {
-  const { prev, target, resource } = ctx;
+/**
+ * The desired state is reached. The record of this target's call becomes Confirmed: its error is
+ * dropped, except an already-done answer's code, which is what says why (reason AlreadyDetached).
+ * The reason is read from the record alone, so every later pass gives the same one.
+ */
+function settled(ctx: Context, observed: Observed): Decision {
+  const { prev, target, resource, state } = ctx;
   const { networkInterfaceId, instanceId } = resource.spec;
-  const byOurCall = prev.action === ctx.action && lastCallSucceeded(ctx);
-  const alreadyDone = lastFailureClass(ctx) === "AlreadyDone";
+  const own = state.kind === "none" ? undefined : state.operation;
+  const operation =
+    state.kind === "none" || state.kind === "confirmed"
+      ? own
+      : confirmed(state.operation, state.kind === "failed" && state.errorClass === "AlreadyDone");
+  const byOurCall = operation !== undefined && !operation.errorCode;
   const reason = target === "Attached" ? "Attached" : byOurCall ? "Detached" : "AlreadyDetached";
   const message = text.reached(target, networkInterfaceId, instanceId);
-  const keepError = prev.action === ctx.action && alreadyDone;
-  const eventMessage = text.withRequestId(message, prev.action === ctx.action ? prev.requestId : undefined);
+  const eventMessage = text.withRequestId(message, own?.requestId);
   const events: EventSpec[] = prev.phase === target ? [] : [{ type: "Normal", reason: target, message: eventMessage }];
   return {
     step: ctx.deleting ? { kind: "removeFinalizer" } : { kind: "none" },
-    status: status(
-      ctx,
-      {
-        ...observed,
-        phase: target,
-        nextAttemptTime: undefined,
-        ...(keepError ? {} : { errorCode: "", errorMessage: "" }),
-      },
-      [
-        { type: "Ready", status: "True", reason, message },
-        { type: "Synced", status: "True", reason: "Success", message: text.DESIRED_STATE_REPORTED },
-      ],
-    ),
+    status: status(ctx, { ...observed, phase: target, ...(operation ? { operation } : {}) }, [
+      { type: "Ready", status: "True", reason, message },
+      { type: "Synced", status: "True", reason: "Success", message: text.DESIRED_STATE_REPORTED },
+    ]),
     events,
     next: ctx.deleting
       ? { kind: "waitForChange" }
@@ -175,7 +194,24 @@ function settled(ctx: Context, observed: { attachedInstanceId: string }): Decisi
   };
 }
 
-function waiting(ctx: Context, observed: { attachedInstanceId: string }, message: string, pollMs: number): Decision {
+function confirmed(operation: Operation, keepError: boolean): Operation {
+  const { action, requestId, time, attempts, errorCode, errorMessage } = operation;
+  return {
+    action,
+    ...(requestId ? { requestId } : {}),
+    time,
+    outcome: "Confirmed",
+    ...(keepError && errorCode ? { errorCode, errorMessage: errorMessage ?? "" } : {}),
+    attempts,
+  };
+}
+
+function waiting(
+  ctx: Context,
+  observed: Observed & { readonly transition?: ForeignTransition },
+  message: string,
+  pollMs: number,
+): Decision {
   return {
     step: { kind: "none" },
     status: status(ctx, { ...observed, phase: inProgressPhase(ctx) }, waitingConditions(ctx, message)),
@@ -185,12 +221,13 @@ function waiting(ctx: Context, observed: { attachedInstanceId: string }, message
 }
 
 /**
- * While the current operation's accepted call awaits confirmation, Ready and Synced keep saying so: a
+ * While this target's accepted (or already-done) call awaits confirmation, Ready and Synced keep saying so: a
  * transition on the way is no news, and rewording them would cost a status write per poll. A failure
  * shown in either meanwhile (a failed Describe, say) is replaced, as in any other pass.
  */
 function waitingConditions(ctx: Context, message: string): ConditionInput[] {
-  const awaiting = ctx.currentOperation && lastCallSucceeded(ctx);
+  const { state } = ctx;
+  const awaiting = state.kind === "accepted" || (state.kind === "failed" && state.errorClass === "AlreadyDone");
   const ready = findCondition(ctx.prev.conditions, "Ready");
   const syncedBefore = findCondition(ctx.prev.conditions, "Synced");
   const keepReady = awaiting && ready?.status === "False" && ready.reason === inProgressPhase(ctx);
@@ -202,46 +239,37 @@ function waitingConditions(ctx: Context, message: string): ConditionInput[] {
 }
 
 /** The last call was an invalid request for this generation of the spec: nothing is retried. */
-function blocked(ctx: Context, observed: { attachedInstanceId: string }): Decision {
+function blocked(ctx: Context, observed: Observed, operation: Operation): Decision {
   return {
     step: { kind: "none" },
-    status: status(ctx, { ...observed, phase: "Failed", nextAttemptTime: undefined }, [
-      failedReady(ctx, ctx.prev.errorCode ?? ""),
-      synced(ctx),
-    ]),
+    status: status(ctx, { ...observed, phase: "Failed" }, [failedReady(ctx, operation.errorCode ?? ""), synced(ctx)]),
     events: [],
     next: { kind: "waitForChange" },
   };
 }
 
-function afterCall(ctx: Context, call: CallResult): Decision {
-  const { resource, input, prev, action } = ctx;
+function afterCall(ctx: Context, call: CallResult, observed: Observed | undefined): Decision {
+  const { resource, input, action, state } = ctx;
   const { networkInterfaceId, instanceId } = resource.spec;
-  const previousAttempts = ctx.currentOperation ? (prev.attempts ?? 0) : 0;
-  const now = input.now.toISOString();
+  const previousAttempts = underWay(state) ? state.operation.attempts : 0;
+  const time = input.now.toISOString();
   const what = text.callOf(action, ctx.target, networkInterfaceId, instanceId);
 
   if (call.ok) {
     const message = text.accepted(what, call.requestId);
+    const operation: Operation = {
+      action,
+      requestId: call.requestId,
+      time,
+      outcome: "Accepted",
+      attempts: previousAttempts + 1,
+    };
     return {
       step: { kind: "none" },
-      status: status(
-        ctx,
-        {
-          phase: inProgressPhase(ctx),
-          action,
-          requestId: call.requestId,
-          errorCode: "",
-          errorMessage: "",
-          attempts: previousAttempts + 1,
-          lastAttemptTime: now,
-          nextAttemptTime: undefined,
-        },
-        [
-          readyInProgress(ctx, text.awaitingConfirmation(message)),
-          { type: "Synced", status: "True", reason: "Success", message },
-        ],
-      ),
+      status: status(ctx, { ...observed, phase: inProgressPhase(ctx), operation }, [
+        readyInProgress(ctx, text.awaitingConfirmation(message)),
+        { type: "Synced", status: "True", reason: "Success", message },
+      ]),
       events: [{ type: "Normal", reason: `${ctx.verb}Requested`, message }],
       next: { kind: "requeueAfter", ms: FIRST_POLL_MS },
     };
@@ -249,22 +277,22 @@ function afterCall(ctx: Context, call: CallResult): Decision {
 
   const { failure } = call;
   const errorClass = classify(failure.code, action).class;
-  const attempts = previousAttempts + (errorClass === "Throttled" ? 0 : 1);
   const detail = text.callFailed(what, failure);
-  const recorded = {
+  const failed: Operation = {
     action,
-    requestId: failure.requestId,
+    ...(failure.requestId ? { requestId: failure.requestId } : {}),
+    time,
+    outcome: "Failed",
     errorCode: failure.code,
     errorMessage: failure.message,
-    attempts,
-    lastAttemptTime: now,
+    attempts: previousAttempts + (errorClass === "Throttled" ? 0 : 1),
   };
   const syncedFalse: ConditionInput = { type: "Synced", status: "False", reason: failure.code, message: detail };
 
   if (errorClass === "InvalidRequest") {
     return {
       step: { kind: "none" },
-      status: status(ctx, { ...recorded, phase: "Failed", nextAttemptTime: undefined }, [
+      status: status(ctx, { ...observed, phase: "Failed", operation: failed }, [
         failedReady(ctx, failure.code),
         syncedFalse,
       ]),
@@ -277,7 +305,7 @@ function afterCall(ctx: Context, call: CallResult): Decision {
     const message = text.confirming(detail);
     return {
       step: { kind: "none" },
-      status: status(ctx, { ...recorded, phase: inProgressPhase(ctx), nextAttemptTime: undefined }, [
+      status: status(ctx, { ...observed, phase: inProgressPhase(ctx), operation: failed }, [
         readyInProgress(ctx, message),
         syncedFalse,
       ]),
@@ -286,41 +314,41 @@ function afterCall(ctx: Context, call: CallResult): Decision {
     };
   }
 
-  const delayMs = retryDelayMs(errorClass, Math.max(1, attempts), input.jitter);
-  const retryAt = new Date(input.now.getTime() + delayMs).toISOString();
+  const delayMs = retryDelayMs(errorClass, Math.max(1, failed.attempts), input.jitter);
+  const nextAttemptTime = new Date(input.now.getTime() + delayMs).toISOString();
   const phase: Phase = errorClass === "Credentials" ? "Failed" : inProgressPhase(ctx);
   return {
     step: { kind: "none" },
-    status: status(ctx, { ...recorded, phase, nextAttemptTime: retryAt }, [
+    status: status(ctx, { ...observed, phase, operation: { ...failed, nextAttemptTime } }, [
       errorClass === "Credentials"
         ? failedReady(ctx, failure.code)
-        : readyInProgress(ctx, text.retrying(detail, retryAt)),
+        : readyInProgress(ctx, text.retrying(detail, nextAttemptTime)),
       syncedFalse,
     ]),
     // Throttling is the operator's own pacing problem, not news about the resource.
     events:
       errorClass === "Throttled"
         ? []
-        : [{ type: "Warning", reason: `${ctx.verb}Failed`, message: text.retrying(detail, retryAt) }],
+        : [{ type: "Warning", reason: `${ctx.verb}Failed`, message: text.retrying(detail, nextAttemptTime) }],
     next: { kind: "requeueAfter", ms: delayMs },
   };
 }
 
+/** A failed Describe goes to status.observation and Synced; the record of the last call stays as it is. */
 function observationFailed(ctx: Context, failure: CallFailure): Decision {
-  const errorClass = classify(failure.code, "DescribeNetworkInterfaces").class;
-  const detail = text.callFailed("DescribeNetworkInterfaces", failure);
+  const errorClass = classify(failure.code, DESCRIBE).class;
+  const detail = text.callFailed(DESCRIBE, failure);
   const needsUser = errorClass === "InvalidRequest" || errorClass === "Credentials";
   const previousReady = findCondition(ctx.prev.conditions, "Ready");
-  // While an accepted call awaits confirmation, its empty errorCode is what says it succeeded: a
-  // failed Describe then shows in Synced only, so that it cannot make the call look failed and repeat it.
-  const confirming = ctx.currentOperation && lastCallSucceeded(ctx);
   return {
     step: { kind: "none" },
     status: status(
       ctx,
       {
-        ...(confirming ? {} : { errorCode: failure.code, errorMessage: failure.message }),
-        ...(needsUser ? { phase: "Failed" as const } : {}),
+        phase: needsUser ? "Failed" : (ctx.prev.phase ?? "Pending"),
+        observation: { errorCode: failure.code, errorMessage: failure.message },
+        // Nothing new was seen: a transition keeps its start.
+        ...(ctx.prev.transition ? { transition: ctx.prev.transition } : {}),
       },
       [
         needsUser
@@ -337,18 +365,10 @@ function observationFailed(ctx: Context, failure: CallFailure): Decision {
 }
 
 /**
- * How long ago the last mutating call was accepted, if it is within the confirmation window, was never
- * seen settled, and Describe does not show its effect yet (a detach: not attached to spec.instanceId;
- * an attach: attached to some instance, or the interface gone). Undefined otherwise.
+ * Whether Describe shows an accepted call's effect: a detach, the interface not attached to
+ * spec.instanceId; an attach, attached to some instance, or the interface gone.
  */
-function unconfirmedCallAge(ctx: Context, eni: EniObservation): number | undefined {
-  const { prev, resource, input } = ctx;
-  if (!prev.action || !prev.lastAttemptTime || !lastCallSucceeded(ctx)) return undefined;
-  if (prev.phase === (prev.action === DETACH ? "Detached" : "Attached")) return undefined;
-  const since = elapsedMs(prev.lastAttemptTime, input.now);
-  if (since >= CONFIRM_TIMEOUT_MS) return undefined;
+function shown(operation: Operation, eni: EniObservation, instanceId: string): boolean {
   const attachedTo = eni.found ? eni.attachedInstanceId : undefined;
-  const shown =
-    prev.action === DETACH ? attachedTo !== resource.spec.instanceId : !eni.found || attachedTo !== undefined;
-  return shown ? undefined : since;
+  return operation.action === DETACH ? attachedTo !== instanceId : !eni.found || attachedTo !== undefined;
 }

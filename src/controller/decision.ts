@@ -44,7 +44,10 @@ export interface Trigger {
 
 export type Next =
   | { readonly kind: "requeueAfter"; readonly ms: number }
-  /** The work queue's per-key exponential backoff, for failures that leave no trace in status. */
+  /**
+   * The work queue's per-key exponential backoff, for a failed Describe: status shows the failure
+   * (observation, Synced) but holds no retry time for it, unlike a failed call's nextAttemptTime.
+   */
   | { readonly kind: "backoff"; readonly errorClass: Exclude<ErrorClass, "InvalidRequest"> }
   | { readonly kind: "waitForChange" };
 

@@ -30,12 +30,16 @@ export function observeOnly(ctx: Context): Decision {
       errorClass === "Throttled" ? [] : [{ type: "Warning", reason: "ObserveFailed", message: detail }];
     return {
       step: { kind: "none" },
-      status: status(ctx, { errorCode: failure.code, errorMessage: failure.message, nextAttemptTime: undefined }, [
-        ready
-          ? { ...ready, type: "Ready" }
-          : { type: "Ready", status: "Unknown", reason: "Observing", message: detail },
-        { type: "Synced", status: "False", reason: failure.code, message: detail },
-      ]),
+      status: status(
+        ctx,
+        { phase: ctx.prev.phase ?? "Pending", observation: { errorCode: failure.code, errorMessage: failure.message } },
+        [
+          ready
+            ? { ...ready, type: "Ready" }
+            : { type: "Ready", status: "Unknown", reason: "Observing", message: detail },
+          { type: "Synced", status: "False", reason: failure.code, message: detail },
+        ],
+      ),
       events,
       next: errorClass === "InvalidRequest" ? { kind: "waitForChange" } : { kind: "backoff", errorClass },
     };
@@ -52,16 +56,12 @@ export function observeOnly(ctx: Context): Decision {
   const firstSeen = findCondition(ctx.prev.conditions, "Ready")?.reason !== "Observed";
   return {
     step: { kind: "none" },
-    status: status(
-      ctx,
-      { phase, attachedInstanceId: attachedTo, errorCode: "", errorMessage: "", nextAttemptTime: undefined },
-      [
-        eni.found
-          ? { type: "Ready", status: "True", reason: "Observed", message }
-          : { type: "Ready", status: "False", reason: "NotFound", message },
-        { type: "Synced", status: "True", reason: "Success", message: "DescribeNetworkInterfaces answered" },
-      ],
-    ),
+    status: status(ctx, { phase, attachedInstanceId: attachedTo }, [
+      eni.found
+        ? { type: "Ready", status: "True", reason: "Observed", message }
+        : { type: "Ready", status: "False", reason: "NotFound", message },
+      { type: "Synced", status: "True", reason: "Success", message: "DescribeNetworkInterfaces answered" },
+    ]),
     events: firstSeen && eni.found ? [{ type: "Normal", reason: "Observed", message }] : [],
     next: { kind: "requeueAfter", ms: period },
   };

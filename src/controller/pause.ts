@@ -31,12 +31,20 @@ export function pausedDecision(resource: EniAttachment, now: Date): Decision {
   const wasPaused = findCondition(ctx.prev.conditions, "Synced")?.reason === "Paused";
   return {
     step: { kind: "none" },
-    status: status(ctx, {}, [
-      ready
-        ? { ...ready, type: "Ready" }
-        : { type: "Ready", status: "Unknown", reason: "Paused", message: PAUSED_MESSAGE },
-      { type: "Synced", status: "False", reason: "Paused", message: PAUSED_MESSAGE },
-    ]),
+    status: status(
+      ctx,
+      {
+        phase: ctx.prev.phase ?? "Pending",
+        ...(ctx.prev.observation ? { observation: ctx.prev.observation } : {}),
+        ...(ctx.prev.transition ? { transition: ctx.prev.transition } : {}),
+      },
+      [
+        ready
+          ? { ...ready, type: "Ready" }
+          : { type: "Ready", status: "Unknown", reason: "Paused", message: PAUSED_MESSAGE },
+        { type: "Synced", status: "False", reason: "Paused", message: PAUSED_MESSAGE },
+      ],
+    ),
     events: wasPaused ? [] : [{ type: "Normal", reason: "Paused", message: PAUSED_MESSAGE }],
     next: { kind: "waitForChange" },
   };

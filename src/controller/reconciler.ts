@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import type { EniAttachment, EniAttachmentStatus } from "../api/eniattachment.ts";
+import type { EniAttachment, EniAttachmentStatus, Operation } from "../api/eniattachment.ts";
 import type { EventSpec } from "../api/event-spec.ts";
 import type { MutatingAction } from "../ecm/actions.ts";
 import type { MutatingCalls } from "../ecm/call-turns.ts";
@@ -50,6 +50,8 @@ const WAIT: Next = { kind: "waitForChange" };
 /** A status write that keeps losing to other writers is left to the next pass. */
 const STATUS_WRITE_ATTEMPTS = 3;
 const AGAIN: Next = { kind: "requeueAfter", ms: 0 };
+/** Accepted calls whose record could not be written yet, at most this many (the oldest go first). */
+const UNWRITTEN_CALLS_MAX = 10_000;
 
 /**
  * One reconcile of one key: the finalizer first, then observe, decide, call, decide again, and write
@@ -60,6 +62,11 @@ export class Reconciler {
   private readonly guard: StaleReadGuard;
   private readonly now: () => Date;
   private readonly jitter: () => number;
+  /**
+   * Per key, the record of an accepted call whose status write failed: the next pass decides as if
+   * status held it, so it writes the RequestId and makes no second call for it.
+   */
+  private readonly unwritten = new Map<string, Operation>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -77,19 +84,19 @@ export class Reconciler {
   }
 
   async reconcile(namespace: string, name: string, log: Logger, trigger: Trigger): Promise<Next> {
-    const { resources, events, calls } = this.deps;
+    const { resources, events } = this.deps;
     const key = keyFor(namespace, name);
     const resource = await this.guard.read(namespace, name);
     if (!resource) {
-      calls.release(key);
+      this.forget(key);
       return WAIT;
     }
     switch (lifecycle(resource)) {
       case "released":
-        calls.release(key);
+        this.forget(key);
         return WAIT;
       case "orphan": {
-        calls.release(key);
+        this.forget(key);
         const event = orphanedEvent(resource);
         await events.record(resource, isPaused(resource) ? deletingWhilePaused(event) : event);
         this.guard.wrote(await resources.removeFinalizer(resource));
@@ -123,7 +130,7 @@ export class Reconciler {
     const decideFor = (current: EniAttachment, lastCall?: CallResult): Decision => {
       const handled = pendingReconcileRequest(current);
       const decision = decide({
-        resource: current,
+        resource: this.withUnwritten(key, current),
         observed,
         credentialsChanged: trigger.credentialsChanged,
         reconcileRequested: handled !== undefined,
@@ -156,7 +163,7 @@ export class Reconciler {
     let current = resource;
     // An object about to disappear is not written to: its events and the finalizer removal come first.
     if (decision.step.kind !== "removeFinalizer") {
-      const written = await this.writeStatus(resource, decision, (fresh) => {
+      const written = await this.writeOutcome(key, resource, decision, lastCall, log, (fresh) => {
         if (lifecycle(fresh) !== "reconcile") return undefined;
         const again = decideFor(fresh, lastCall);
         return again.step.kind === "call" ? undefined : again;
@@ -167,6 +174,7 @@ export class Reconciler {
     for (const event of decision.events) await events.record(current, event);
     if (decision.step.kind === "removeFinalizer") {
       const survivor = this.guard.wrote(await resources.removeFinalizer(current));
+      this.unwritten.delete(key);
       log.info("finalizer removed");
       // Another finalizer keeps it: show the settled status rather than one still waiting for ECM.
       if (survivor) {
@@ -177,6 +185,66 @@ export class Reconciler {
       }
     }
     return decision.next;
+  }
+
+  private forget(key: string): void {
+    this.unwritten.delete(key);
+    this.deps.calls.release(key);
+  }
+
+  /** The resource as if its status held the accepted call it could not record, when it is newer. */
+  private withUnwritten(key: string, resource: EniAttachment): EniAttachment {
+    const operation = this.unwritten.get(key);
+    const recorded = resource.status?.operation;
+    if (!operation || (recorded && Date.parse(recorded.time) >= Date.parse(operation.time))) return resource;
+    return { ...resource, status: { ...resource.status, operation } };
+  }
+
+  /**
+   * The pass's status write. After an accepted call, a write that is given up or throws still records
+   * the call: its events go out at once, and its record is kept for the next pass.
+   */
+  private async writeOutcome(
+    key: string,
+    resource: EniAttachment,
+    decision: Decision,
+    lastCall: CallResult | undefined,
+    log: Logger,
+    redecide: (fresh: EniAttachment) => Decision | undefined,
+  ): Promise<{ current: EniAttachment; decision: Decision } | undefined> {
+    const accepted = lastCall?.ok === true;
+    let written: { current: EniAttachment; decision: Decision } | undefined;
+    try {
+      written = await this.writeStatus(resource, decision, redecide);
+    } catch (error) {
+      if (accepted) await this.keepUnwritten(key, resource, decision, log);
+      throw error;
+    }
+    if (written) this.unwritten.delete(key);
+    else if (accepted) await this.keepUnwritten(key, resource, decision, log);
+    return written;
+  }
+
+  /** The status write after an accepted call failed: its events go out now, its record waits for the next pass. */
+  private async keepUnwritten(key: string, resource: EniAttachment, decision: Decision, log: Logger): Promise<void> {
+    const { operation } = decision.status;
+    if (operation) {
+      this.unwritten.delete(key);
+      this.unwritten.set(key, operation);
+      const oldest = this.unwritten.keys().next().value;
+      if (this.unwritten.size > UNWRITTEN_CALLS_MAX && oldest !== undefined) this.unwritten.delete(oldest);
+    }
+    log.warn(
+      { requestId: operation?.requestId },
+      "status write failed after an accepted call; recorded at the next pass",
+    );
+    for (const event of decision.events) {
+      try {
+        await this.deps.events.record(resource, event);
+      } catch (err) {
+        log.warn({ err, reason: event.reason }, "event not recorded");
+      }
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from "prom-client";
+import { currentFailure } from "../api/current-failure.ts";
 import type { EniAttachment } from "../api/eniattachment.ts";
-import { DESCRIBE } from "../ecm/actions.ts";
 import { classify, type ErrorClass } from "../ecm/errors.ts";
 
 /** Every class of the error table, so each series exists (at 0) before anything fails. */
@@ -41,15 +41,15 @@ export function registerResourceGauges(registry: Registry, resources: () => read
   });
   new Gauge({
     name: "eniattachment_failing_resources",
-    help: "EniAttachments whose last ECM interaction failed, by class of the error table",
+    help: "EniAttachments failing now (last Describe, or last call not since confirmed), by class of the error table",
     labelNames: ["class"] as const,
     registers: [registry],
     collect() {
       const counts = new Map<ErrorClass, number>(ERROR_CLASSES.map((c) => [c, 0]));
       for (const resource of resources()) {
-        const code = resource.status?.errorCode;
-        if (!code) continue;
-        const errorClass = classify(code, resource.status?.action ?? DESCRIBE).class;
+        const failure = currentFailure(resource.status);
+        if (!failure) continue;
+        const errorClass = classify(failure.code, failure.action).class;
         counts.set(errorClass, (counts.get(errorClass) ?? 0) + 1);
       }
       for (const [errorClass, count] of counts) this.set({ class: errorClass }, count);

@@ -1,6 +1,6 @@
 import type { V1Secret } from "@kubernetes/client-node";
+import { currentFailure } from "../api/current-failure.ts";
 import type { EniAttachment } from "../api/eniattachment.ts";
-import { DESCRIBE } from "../ecm/actions.ts";
 import { CredentialsError, type CredentialSource, type EcmCredential } from "../ecm/credentials.ts";
 import { LOCAL_CODES, classify } from "../ecm/errors.ts";
 import type { SecretReader } from "./secret-reader.ts";
@@ -58,10 +58,10 @@ export class PerResourceCredentialsDisabled implements CredentialSource {
   }
 }
 
-/** Whether the resource's last ECM interaction failed on its credentials. */
+/** Whether the resource is failing on its credentials now (its last Describe, or its last call). */
 export function failingOnCredentials(resource: EniAttachment): boolean {
-  const code = resource.status?.errorCode;
-  return Boolean(code) && classify(code ?? "", DESCRIBE).class === "Credentials";
+  const failure = currentFailure(resource.status);
+  return failure !== undefined && classify(failure.code, failure.action).class === "Credentials";
 }
 
 export interface ResourceCredentialsOptions {

@@ -1,6 +1,6 @@
 // The three ECM actions the emulator serves, from parameter checks to the response fields.
 import { ApiError } from "./error-codes.ts";
-import type { EniStore } from "./eni-store.ts";
+import { describedAs, type EniStore } from "./eni-store.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "./json.ts";
 import { networkInterfaceItem, type NetworkInterfaceItem } from "./network-interface.ts";
 import {
@@ -26,6 +26,8 @@ export interface ActionContext {
   settings: Readonly<Settings>;
   regions: ReadonlySet<string>;
   nowMs: number;
+  /** In [0, 1): draws whether a Describe is one of the lagging ones. */
+  random: () => number;
 }
 
 /** Runs an authenticated call: the response fields besides RequestId, or an ApiError thrown. */
@@ -76,7 +78,7 @@ const FILTER_FIELDS = new Map<string, (item: NetworkInterfaceItem) => string | u
   ["network-interface-name", (item) => item.NetworkInterfaceName],
 ]);
 
-function describe(params: JsonObject, { store, regions, nowMs }: ActionContext): JsonObject {
+function describe(params: JsonObject, { store, regions, nowMs, settings, random }: ActionContext): JsonObject {
   rejectUnknown(params, DESCRIBE_PARAMS);
   requirePresent(params, ["EcmRegion"]);
   const region = stringParam(params, "EcmRegion");
@@ -110,10 +112,12 @@ function describe(params: JsonObject, { store, regions, nowMs }: ActionContext):
     };
   });
   const wanted = ids === undefined ? undefined : new Set(ids);
+  // One draw per call: the whole answer comes from a lagging replica, or none of it.
+  const stale = settings.describeLagMs > 0 && random() < settings.describeLagShare;
   const items = store
     .list(nowMs)
     .filter((eni) => eni.region === region && (wanted === undefined || wanted.has(eni.id)))
-    .map(networkInterfaceItem)
+    .map((eni) => networkInterfaceItem(describedAs(eni, nowMs, settings.describeLagMs, stale)))
     .filter((item) => predicates.every((matches) => matches(item)));
   return { TotalCount: items.length, NetworkInterfaceSet: items.slice(offset, offset + limit) };
 }

@@ -23,6 +23,10 @@ describe("npm run emulator", () => {
       "5",
       "--transition-ms",
       "0",
+      "--describe-lag-ms",
+      "1500",
+      "--describe-lag-share",
+      "0.25",
     ]);
     const agent = loopbackAgent(emulator.port);
     try {
@@ -39,7 +43,12 @@ describe("npm run emulator", () => {
         EcmRegion: "ap-xian-ecm",
       });
       expect(await control.enis()).toMatchObject([{ state: "AVAILABLE", attachedInstanceId: null }]);
-      expect(await control.settings()).toMatchObject({ quotaPerSecond: 5, detachDelayMs: 0 });
+      expect(await control.settings()).toMatchObject({
+        quotaPerSecond: 5,
+        detachDelayMs: 0,
+        describeLagMs: 1500,
+        describeLagShare: 0.25,
+      });
       expect((await sdkError(ecmClient(agent).describe({ EcmRegion: "ap-xian-ecm" }))).code).toBe(
         "AuthFailure.SecretIdNotFound",
       );

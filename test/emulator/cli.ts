@@ -8,15 +8,27 @@ import { DEFAULT_CREDENTIAL, startEmulator } from "./server.ts";
 
 const USAGE = `usage: npm run emulator -- [--port PORT] [--host HOST]
                          [--secret-id ID --secret-key KEY [--token TOKEN] | --credentials-file PATH]
-                         [--quota PER_SECOND] [--transition-ms MS] [--help]
+                         [--quota PER_SECOND] [--transition-ms MS]
+                         [--describe-lag-ms MS [--describe-lag-share SHARE]] [--help]
 
   --credentials-file PATH  a JSON array of {"secretId", "secretKey", "token"?}: each is an account,
-                           with its own quota of PER_SECOND calls per action`;
+                           with its own quota of PER_SECOND calls per action
+  --describe-lag-ms MS     for MS after an accepted Attach or Detach, Describe may still show the
+                           ENI as it was before the call (eventual consistency; default 0)
+  --describe-lag-share S   the share of Describes in that window that do, from 0 to 1 (default 1)`;
 
 function integer(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   if (!/^\d+$/.test(text)) throw new Error(`--${name} must be a non-negative integer, not ${text}`);
   return Number(text);
+}
+
+function share(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || value > 1)
+    throw new Error(`--describe-lag-share must be from 0 to 1, not ${text}`);
+  return value;
 }
 
 function credentialOf(values: { "secret-id"?: string; "secret-key"?: string; token?: string }): Credential {
@@ -58,6 +70,8 @@ async function main(): Promise<void> {
       "credentials-file": { type: "string" },
       quota: { type: "string" },
       "transition-ms": { type: "string" },
+      "describe-lag-ms": { type: "string" },
+      "describe-lag-share": { type: "string" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -78,6 +92,8 @@ async function main(): Promise<void> {
     credentials,
     quotaPerSecond: integer("quota", values.quota, 20),
     transitionMs: integer("transition-ms", values["transition-ms"], 500),
+    describeLagMs: integer("describe-lag-ms", values["describe-lag-ms"], 0),
+    describeLagShare: share(values["describe-lag-share"]),
   });
   const ids = credentials.map((credential) => credential.secretId).join(", ");
   console.log(`ECM emulator listening on ${emulator.url} (secretId ${ids})`);

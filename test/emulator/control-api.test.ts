@@ -72,6 +72,8 @@ describe("the control API", () => {
       quotaPerSecond: 50,
       stsCredentialSeconds: 7200,
       clockSkewMs: 0,
+      describeLagMs: 0,
+      describeLagShare: 1,
     });
     expect(await emulator.control.settings({ detachDelayMs: 0, alreadyDetachedCode: "ResourceNotFound" })).toEqual({
       ...initial,

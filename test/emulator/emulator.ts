@@ -22,6 +22,8 @@ export interface EmulatorConfig {
   settings: Settings;
   /** What STS AssumeRoleWithWebIdentity accepts; without it every exchange is refused. */
   webIdentity?: WebIdentity;
+  /** In [0, 1): draws lagging Describes; default Math.random. */
+  random?: () => number;
 }
 
 /** How to answer a call: an HTTP 200 JSON envelope, or a transport fault. */
@@ -56,8 +58,10 @@ export class Emulator {
   readonly #initialSettings: Settings;
   #settings: Settings;
   readonly #quota: Quota;
+  readonly #random: () => number;
 
   constructor(config: EmulatorConfig) {
+    this.#random = config.random ?? Math.random;
     this.regions = new Set(config.regions);
     this.#credentials = new Map(config.credentials.map((credential) => [credential.secretId, credential]));
     this.#webIdentity = config.webIdentity;
@@ -162,7 +166,13 @@ export class Emulator {
         }
         throw new ApiError(fault.code, fault.message);
       }
-      const context = { store: this.store, settings: this.#settings, regions: this.regions, nowMs };
+      const context = {
+        store: this.store,
+        settings: this.#settings,
+        regions: this.regions,
+        nowMs,
+        random: this.#random,
+      };
       return { answer: { kind: "success", fields: runAction(known, params, context) }, delayMs, fault: applied };
     } catch (error) {
       // Anything but an ApiError is an emulator bug: answer it as the service would answer its own.

@@ -256,3 +256,36 @@ describe("DescribeNetworkInterfaces", () => {
     expect((await sdkError(client.describe({}))).code).toBe("MissingParameter");
   });
 });
+
+describe("Describe lag (eventual consistency)", () => {
+  it("shows an accepted detach only once describeLagMs has passed, while the control API shows the truth", async () => {
+    await emulator.control.settings({ describeLagMs: 400 });
+    await detach("eni-attached");
+    const early = await describeOne("eni-attached");
+    expect(early).toMatchObject({ State: "AVAILABLE", Attachment: { InstanceId: INSTANCE } });
+    expect((await emulator.control.enis()).find((e) => e.networkInterfaceId === "eni-attached")).toMatchObject({
+      state: "DETACHING",
+    });
+    // A second detach meets the real state, not the lagging one.
+    await expect(detach("eni-attached")).rejects.toMatchObject({ code: "UnsupportedOperation.InvalidState" });
+    await sleep(450);
+    expect(await describeOne("eni-attached")).toMatchObject({ State: "AVAILABLE", Attachment: null });
+  });
+
+  it("lags only the share of Describes describeLagShare says", async () => {
+    await emulator.control.settings({ describeLagMs: 60_000, describeLagShare: 0 });
+    await attach("eni-detached");
+    expect(await describeOne("eni-detached")).toMatchObject({ State: "ATTACHING" });
+    await emulator.control.settings({ describeLagShare: 0.5, quotaPerSecond: 1000 });
+    const states: string[] = [];
+    for (let i = 0; i < 60; i += 1) states.push((await describeOne("eni-detached"))?.State ?? "");
+    const lagging = states.filter((state) => state === "AVAILABLE").length;
+    // 60 fair draws: both kinds of answer appear (each is missing with probability 2^-60).
+    expect(lagging).toBeGreaterThan(0);
+    expect(lagging).toBeLessThan(60);
+  });
+
+  it("refuses a share outside [0, 1]", async () => {
+    await expect(emulator.control.settings({ describeLagShare: 1.5 })).rejects.toThrow("describeLagShare");
+  });
+});

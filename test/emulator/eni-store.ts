@@ -1,6 +1,7 @@
 // The emulated ENIs and their attachments. A detach or attach is accepted at once and becomes visible
 // only after its delay: until then the ENI is DETACHING (still attached) or ATTACHING (not yet attached).
-// Transitions finish lazily, when the store is next read, so no timers outlive a test.
+// Transitions finish lazily, when the store is next read, so no timers outlive a test. Each ENI also
+// keeps what it showed before its last accepted call, for Describes that lag behind (settings.ts).
 import { ApiError } from "./error-codes.ts";
 import { InvalidInput } from "./invalid-input.ts";
 import { isJsonObject, type JsonValue } from "./json.ts";
@@ -41,6 +42,18 @@ export interface Eni {
   readonly createdAtMs: number;
   attachment: Attachment | null;
   transition: Transition | null;
+  /** The attachment before the last accepted call, and when that call was made. */
+  before: { attachment: Attachment | null; callMs: number } | null;
+}
+
+/**
+ * The ENI as a lagging Describe shows it: as before its last accepted call, while that call is less
+ * than `lagMs` old and `stale` says this Describe is one of the lagging ones.
+ */
+export function describedAs(eni: Eni, nowMs: number, lagMs: number, stale: boolean): Eni {
+  const { before } = eni;
+  if (before === null || !stale || nowMs - before.callMs >= lagMs) return eni;
+  return { ...eni, attachment: before.attachment, transition: null };
 }
 
 export function stateOf(eni: Eni): EniState {
@@ -106,6 +119,7 @@ export class EniStore {
                 attachedAtMs: nowMs,
               },
         transition: null,
+        before: null,
       };
       this.#enis.set(eni.id, eni);
       return eni;
@@ -168,6 +182,7 @@ export class EniStore {
   }
 
   #begin(eni: Eni, state: Transition["state"], next: Attachment | null, nowMs: number, delayMs: number): void {
+    eni.before = { attachment: eni.attachment, callMs: nowMs };
     if (delayMs > 0) eni.transition = { state, untilMs: nowMs + delayMs, next };
     else eni.attachment = next;
   }

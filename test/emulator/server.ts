@@ -42,6 +42,10 @@ export interface EmulatorOptions {
   webIdentity?: WebIdentity;
   /** How long the temporary credentials it issues stay valid; default 7200 s, as STS's default. */
   stsCredentialSeconds?: number;
+  /** Describe lag (settings.ts): how long after an accepted call Describe may show the state before it; default 0. */
+  describeLagMs?: number;
+  /** The share of Describes in that window that lag; default 1. */
+  describeLagShare?: number;
 }
 
 export interface RunningEmulator {
@@ -113,6 +117,11 @@ function configOf(options: EmulatorOptions) {
   if (!Number.isSafeInteger(stsCredentialSeconds) || stsCredentialSeconds < 1) {
     throw new RangeError("stsCredentialSeconds must be a positive integer");
   }
+  const describeLagMs = options.describeLagMs ?? 0;
+  if (!Number.isInteger(describeLagMs) || describeLagMs < 0)
+    throw new RangeError("describeLagMs must be an integer >= 0");
+  const describeLagShare = options.describeLagShare ?? 1;
+  if (!(describeLagShare >= 0 && describeLagShare <= 1)) throw new RangeError("describeLagShare must be in [0, 1]");
   return {
     credentials,
     regions,
@@ -123,6 +132,8 @@ function configOf(options: EmulatorOptions) {
       quotaPerSecond,
       stsCredentialSeconds,
       clockSkewMs: 0,
+      describeLagMs,
+      describeLagShare,
     },
     ...(options.webIdentity === undefined ? {} : { webIdentity: options.webIdentity }),
   };

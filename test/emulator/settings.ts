@@ -16,6 +16,13 @@ export interface Settings {
   stsCredentialSeconds: number;
   /** How far the emulator's clock is ahead of the machine's (negative: behind): signatures and Date headers use it. */
   clockSkewMs: number;
+  /**
+   * Eventual consistency: for this long after an accepted Attach or Detach, DescribeNetworkInterfaces
+   * may still show the ENI as it was before the call (0: never).
+   */
+  describeLagMs: number;
+  /** The share of Describes in that window that show the state before the call, in [0, 1]; 1: all. */
+  describeLagShare: number;
 }
 
 export type SettingsPatch = Partial<Settings>;
@@ -31,6 +38,7 @@ export function parseSettingsPatch(json: JsonValue | undefined): SettingsPatch {
     switch (name) {
       case "attachDelayMs":
       case "detachDelayMs":
+      case "describeLagMs":
         if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_DELAY_MS) {
           throw new InvalidInput(`${name} must be an integer from 0 to ${MAX_DELAY_MS}`);
         }
@@ -48,6 +56,12 @@ export function parseSettingsPatch(json: JsonValue | undefined): SettingsPatch {
           throw new InvalidInput(`clockSkewMs must be an integer from -${MAX_SKEW_MS} to ${MAX_SKEW_MS}`);
         }
         patch.clockSkewMs = value;
+        break;
+      case "describeLagShare":
+        if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
+          throw new InvalidInput("describeLagShare must be a number from 0 to 1");
+        }
+        patch.describeLagShare = value;
         break;
       case "alreadyDetachedCode":
         if (typeof value !== "string" || !ERROR_CODE_PATTERN.test(value)) {

@@ -18,6 +18,8 @@ describe("the fault campaign", () => {
           apiserverRestarts: 1,
           serviceFaultRate: 0.25,
           throttleRate: 0.05,
+          describeLagMs: 2_000,
+          describeLagShare: 0.5,
           seed,
           timeoutMs: 10 * 60_000,
         },

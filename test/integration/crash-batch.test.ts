@@ -7,8 +7,9 @@ import { REGION, eniId, instanceId, useScenario } from "../support/scenario.ts";
 const COUNT = 50;
 const DETACH = "DetachNetworkInterface";
 
-describe("a crash of the operator in the middle of a batch of deletions", () => {
-  const s = useScenario("crash-batch");
+describe("a crash of the operator in the middle of a batch of deletions, while Describe lags", () => {
+  // Describe lags as a cloud's does: for 2 s after a call, half the Describes still show the state before it.
+  const s = useScenario("crash-batch", { emulator: { describeLagMs: 2_000, describeLagShare: 0.5 } });
 
   it("loses none: all go, each ENI detached once, no finalizer released before ECM confirmed the detach", async () => {
     const resources = Array.from({ length: COUNT }, (_, i) => ({

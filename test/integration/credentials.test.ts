@@ -21,7 +21,7 @@ describe("per-resource credentials from a Secret", () => {
       desiredState: "Detached",
       credentialsSecretRef: { name: "team-ecm" },
     });
-    const waiting = await s.waitFor("team", (r) => r.status?.errorCode === "Credentials.Unavailable");
+    const waiting = await s.waitFor("team", (r) => r.status?.observation?.errorCode === "Credentials.Unavailable");
     expect(waiting.status?.phase).toBe("Failed");
     expect(condition(waiting, "Synced")?.message).toContain("team-ecm");
 
@@ -40,7 +40,7 @@ describe("per-resource credentials from a Secret", () => {
     const detach = (await s.calls("DetachNetworkInterface", eniId(1)))[0];
     expect(Date.parse(detach?.time ?? "")).toBeLessThan(slowRetry);
     expect(detach?.secretId).toBe(TEAM_CREDENTIAL.secretId);
-    expect(done.status?.requestId).toBe(detach?.requestId);
+    expect(done.status?.operation?.requestId).toBe(detach?.requestId);
   });
 
   it("retries at once when a Secret with wrong keys is corrected", async () => {
@@ -59,7 +59,10 @@ describe("per-resource credentials from a Secret", () => {
       desiredState: "Detached",
       credentialsSecretRef: { name: "wrong-ecm" },
     });
-    const failing = await s.waitFor("wrong", (r) => r.status?.errorCode === "AuthFailure.SignatureFailure");
+    const failing = await s.waitFor(
+      "wrong",
+      (r) => r.status?.observation?.errorCode === "AuthFailure.SignatureFailure",
+    );
     expect(condition(failing, "Synced")).toMatchObject({ status: "False", reason: "AuthFailure.SignatureFailure" });
 
     // The failed Describe is retried by the slow credentials schedule of the error table (30 s): the
@@ -114,7 +117,10 @@ describe("per-resource credentials where the installation does not enable them (
       desiredState: "Detached",
       credentialsSecretRef: { name: "team-ecm" },
     });
-    const refused = await s.waitFor("named", (r) => r.status?.errorCode === "Credentials.PerResourceDisabled");
+    const refused = await s.waitFor(
+      "named",
+      (r) => r.status?.observation?.errorCode === "Credentials.PerResourceDisabled",
+    );
     expect(condition(refused, "Synced")).toMatchObject({ status: "False", reason: "Credentials.PerResourceDisabled" });
     expect(condition(refused, "Synced")?.message).toContain("does not enable per-resource credentials");
     expect(condition(refused, "Ready")).toMatchObject({ status: "False", reason: "DetachFailed" });

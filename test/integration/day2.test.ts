@@ -79,8 +79,11 @@ describe("pause, reconcile now, observe only, drift interval", () => {
       count: 1,
     });
     await s.create("retry", { networkInterfaceId: eniId(2) });
-    const failed = await s.waitFor("retry", (r) => r.status?.errorCode === "AuthFailure.UnauthorizedOperation");
-    const retryAt = Date.parse(failed.status?.nextAttemptTime ?? "");
+    const failed = await s.waitFor(
+      "retry",
+      (r) => r.status?.operation?.errorCode === "AuthFailure.UnauthorizedOperation",
+    );
+    const retryAt = Date.parse(failed.status?.operation?.nextAttemptTime ?? "");
     await annotate(s, "retry", `${RECONCILE_REQUESTED_ANNOTATION}=after-fix`);
     const done = await s.waitFor("retry", (r) => r.status?.phase === "Attached");
     expect(done.status?.lastHandledReconcileAt).toBe("after-fix");

@@ -30,7 +30,7 @@ const CASES = [
 describe("each class of the error table", () => {
   const s = useScenario("errors");
 
-  it("lands the code in status.errorCode and Synced.reason, and retries (or not) as the table says", async () => {
+  it("lands the code in status.operation.errorCode and Synced.reason, and retries (or not) as the table says", async () => {
     await s.emulator.control.addEnis(
       CASES.map((_, i) => ({
         networkInterfaceId: eniId(100 + i),
@@ -54,7 +54,8 @@ describe("each class of the error table", () => {
       counts[c.name] = inWindow.length;
       const resource = await s.get(c.name);
       const expectedCode = "expectedCode" in c ? c.expectedCode : c.code;
-      expect(resource?.status?.errorCode, c.name).toBe(expectedCode);
+      expect(resource?.status?.operation?.errorCode, c.name).toBe(expectedCode);
+      expect(resource?.status?.operation?.outcome, c.name).toBe("Failed");
       expect(condition(resource ?? ({} as never), "Synced"), c.name).toMatchObject({
         status: "False",
         reason: expectedCode,
@@ -62,7 +63,7 @@ describe("each class of the error table", () => {
       expect(resource?.status?.phase, c.name).toBe(c.phase);
       expect(inWindow.length, `${c.name}: Detach calls in ${WINDOW_MS} ms`).toBeGreaterThanOrEqual(c.calls[0]);
       expect(inWindow.length, `${c.name}: Detach calls in ${WINDOW_MS} ms`).toBeLessThanOrEqual(c.calls[1]);
-      if (c.code !== "HTTP_503") expect(resource?.status?.requestId, c.name).toBe(calls.at(-1)?.requestId);
+      if (c.code !== "HTTP_503") expect(resource?.status?.operation?.requestId, c.name).toBe(calls.at(-1)?.requestId);
     }
     console.log(`Detach calls per resource in ${WINDOW_MS} ms:`, counts);
   });
@@ -97,9 +98,12 @@ describe("throttling", () => {
       count: 5,
     });
     await s.create("throttled", { networkInterfaceId: eniId(300), desiredState: "Detached" });
-    const throttledStatus = await s.waitFor("throttled", (r) => r.status?.errorCode === "RequestLimitExceeded");
+    const throttledStatus = await s.waitFor(
+      "throttled",
+      (r) => r.status?.operation?.errorCode === "RequestLimitExceeded",
+    );
     expect(condition(throttledStatus, "Synced")).toMatchObject({ status: "False", reason: "RequestLimitExceeded" });
-    expect(throttledStatus.status?.attempts).toBe(0);
+    expect(throttledStatus.status?.operation?.attempts).toBe(0);
     expect(throttledStatus.status?.phase).toBe("Detaching");
 
     const done = await s.waitFor("throttled", (r) => r.status?.phase === "Detached", 30_000);
@@ -109,7 +113,13 @@ describe("throttling", () => {
     console.log(`5 throttled Detach calls, then success, over ${spanSeconds.toFixed(1)} s`);
     // Retried after a pause, not hot: five retries take at least four of the limiter's pauses.
     expect(spanSeconds).toBeGreaterThanOrEqual(4);
-    expect(done.status).toMatchObject({ errorCode: "", attempts: 1, requestId: calls.at(-1)?.requestId });
+    expect(done.status?.operation).toEqual({
+      action: DETACH,
+      requestId: calls.at(-1)?.requestId,
+      time: expect.any(String) as string,
+      outcome: "Confirmed",
+      attempts: 1,
+    });
     const metrics = await (await fetch(s.operator.metricsUrl)).text();
     const allowance = Number(/ecm_api_limiter_allowance\{action="DetachNetworkInterface"\} (\d+)/.exec(metrics)?.[1]);
     expect(allowance).toBeLessThan(20);

@@ -116,14 +116,16 @@ describe("kubectl eni on a healthy installation, then a broken one", () => {
     expect(text.stdout).toContain(`EniAttachment ${s.namespace}/web`);
     expect(text.stdout).toMatch(/Phase: +Attached/);
     expect(text.stdout).toMatch(/Ready +True +Attached/);
-    expect(text.stdout).toContain(`AttachNetworkInterface accepted, RequestId ${attached.status?.requestId ?? "?"}`);
+    expect(text.stdout).toContain(
+      `AttachNetworkInterface Confirmed, RequestId ${attached.status?.operation?.requestId ?? "?"}`,
+    );
     expect(text.stdout).toMatch(/Normal +AttachRequested/);
     expect(text.stdout).toMatch(/Next step: +nothing: ECM shows it as declared/);
     const json = await eniOperator(["status", "-n", s.namespace, "web", "-o", "json"]);
     expect(json.code, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout) as { phase: string; lastCall: { requestId: string }; nextStep: string };
     expect(report.phase).toBe("Attached");
-    expect(report.lastCall.requestId).toBe(attached.status?.requestId);
+    expect(report.lastCall.requestId).toBe(attached.status?.operation?.requestId);
     const missing = await kubectlEni(["status", `${s.namespace}/nothing`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`kubectl eni status: no EniAttachment ${s.namespace}/nothing\n`);

@@ -38,7 +38,10 @@ describe("attaching, detaching and deleting", () => {
     const attaches = await s.calls(ATTACH, eniId(2));
     expect(attaches).toHaveLength(1);
     expect(attaches[0]?.code).toBe("Success");
-    expect(resource?.status).toMatchObject({ phase: "Attached", action: ATTACH, requestId: attaches[0]?.requestId });
+    expect(resource?.status).toMatchObject({
+      phase: "Attached",
+      operation: { action: ATTACH, requestId: attaches[0]?.requestId, outcome: "Confirmed" },
+    });
     const enis = await s.emulator.control.enis();
     expect(enis.find((e) => e.networkInterfaceId === eniId(2))?.attachedInstanceId).toBe(instanceId(1));
   });
@@ -57,12 +60,12 @@ describe("attaching, detaching and deleting", () => {
       return calls.length > 0 ? calls : undefined;
     });
     // ECM is still DETACHING: the resource must not claim Detached yet.
-    const during = await s.waitFor("to-detach", (r) => r.status?.requestId === detach?.requestId);
+    const during = await s.waitFor("to-detach", (r) => r.status?.operation?.requestId === detach?.requestId);
     expect(during.status?.phase).toBe("Detaching");
     expect((await s.emulator.control.enis()).find((e) => e.networkInterfaceId === eniId(3))?.state).toBe("DETACHING");
 
     const done = await s.waitFor("to-detach", (r) => r.status?.phase === "Detached");
-    expect(done.status?.requestId).toBe(detach?.requestId);
+    expect(done.status?.operation).toMatchObject({ requestId: detach?.requestId, outcome: "Confirmed" });
     expect(condition(done, "Ready")).toMatchObject({ status: "True", reason: "Detached" });
     expect(await s.calls(DETACH, eniId(3))).toHaveLength(1);
     const describesAfterDetach = (await s.calls(DESCRIBE)).filter(
@@ -74,7 +77,9 @@ describe("attaching, detaching and deleting", () => {
     expect(events).toMatch(new RegExp(`DetachRequested.*${detach?.requestId ?? "missing"}`));
     expect(events).toMatch(new RegExp(`Detached.*${detach?.requestId ?? "missing"}`));
     const table = await kubectl(["get", "enia", "to-detach", "-n", s.namespace]);
-    expect(table.stdout).toMatch(/NAME\s+ENI\s+INSTANCE\s+REGION\s+DESIRED\s+PHASE\s+REQUEST-ID\s+ERROR\s+AGE/);
+    expect(table.stdout).toMatch(
+      /NAME\s+ENI\s+INSTANCE\s+REGION\s+DESIRED\s+PHASE\s+REQUEST-ID\s+ERROR\s+DESCRIBE-ERROR\s+AGE/,
+    );
     expect(table.stdout).toContain(detach?.requestId);
     await s.emulator.control.settings({ detachDelayMs: 200 });
   });
@@ -123,9 +128,12 @@ describe("attaching, detaching and deleting", () => {
       const [marked, written, removed] = versions;
       if (!marked || !written || !removed) throw new Error("missing versions");
       expect(field(metadata(marked), "deletionTimestamp")).toBeTypeOf("string");
-      expect(field(status(marked), "requestId")).toBeUndefined();
+      expect(field(status(marked), "operation")).toBeUndefined();
       expect(field(metadata(written), "finalizers")).toContain(FINALIZER);
-      expect(status(written)).toMatchObject({ phase: "Detaching", action: DETACH, requestId: detach?.requestId });
+      expect(status(written)).toMatchObject({
+        phase: "Detaching",
+        operation: { action: DETACH, requestId: detach?.requestId, outcome: "Accepted" },
+      });
       expect(removed.object).toBeUndefined();
       // Nor a write refused: a status write after the last finalizer went would find the object gone.
       // The reconcile that removed it has finished once no worker is busy.

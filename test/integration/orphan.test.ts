@@ -32,7 +32,7 @@ describe("deletionPolicy: Orphan", () => {
     await s.emulator.control.addFault({ action: DETACH, networkInterfaceId: eniId(2), code: "InternalError" });
     await s.delete("abandon");
     await waitFor(async () => (await s.calls(DETACH, eniId(2))).length > 0);
-    const terminating = await s.waitFor("abandon", (r) => r.status?.errorCode === "InternalError");
+    const terminating = await s.waitFor("abandon", (r) => r.status?.operation?.errorCode === "InternalError");
     expect(terminating.metadata.deletionTimestamp).toBeDefined();
 
     await s.patchSpec("abandon", { deletionPolicy: "Orphan" });

@@ -56,8 +56,8 @@ function checkOneCall(calls: readonly JournalEntry[], action: string, resource: 
   );
   const requestId = made[0].requestId;
   expect(
-    resource.status?.requestId === requestId,
-    `${sample.resource} shows RequestId ${resource.status?.requestId ?? "none"}, ECM answered ${requestId ?? "none"}`,
+    resource.status?.operation?.requestId === requestId,
+    `${sample.resource} shows RequestId ${resource.status?.operation?.requestId ?? "none"}, ECM answered ${requestId ?? "none"}`,
   );
   checked(`${action} ${sample.eni} succeeded once; ${sample.resource} shows its RequestId ${requestId}`);
 }

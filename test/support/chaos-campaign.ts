@@ -1,6 +1,6 @@
 // The fault campaign: on a control plane of its own, N resources are deleted while ECM (the emulator)
 // fails a quarter of the calls in mixed ways and throttles some more, the operator is SIGKILLed and
-// restarted, and kube-apiserver is restarted. Afterwards every resource must be gone, every ENI detached,
+// restarted, and kube-apiserver is restarted; Describe lags behind accepted calls, as a cloud's does. Afterwards every resource must be gone, every ENI detached,
 // no finalizer released without a confirmed detach, and no ENI detached twice with Success.
 import type { FaultRule } from "../emulator/faults.ts";
 import type { JournalEntry } from "../emulator/journal.ts";
@@ -18,6 +18,9 @@ export interface CampaignOptions {
   serviceFaultRate: number;
   /** Share of ECM calls answered RequestLimitExceeded. */
   throttleRate: number;
+  /** For this long after an accepted call, describeLagShare of the Describes show the state before it. */
+  describeLagMs: number;
+  describeLagShare: number;
   /** Seeds the moments of the kills and restarts; printed, so a run can be repeated. */
   seed: number;
   timeoutMs: number;
@@ -98,7 +101,10 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
   const random = seededRandom(options.seed);
   const controlPlane = await startOwnControlPlane();
   say(`fresh control plane ${controlPlane.server} (seed ${options.seed})`);
-  const s = await startScenario("chaos", { kubeconfig: controlPlane.adminKubeconfigPath });
+  const s = await startScenario("chaos", {
+    kubeconfig: controlPlane.adminKubeconfigPath,
+    emulator: { describeLagMs: options.describeLagMs, describeLagShare: options.describeLagShare },
+  });
   let history: EtcdHistory | undefined;
   try {
     const resources = Array.from({ length: options.resources }, (_, i) => ({
@@ -125,7 +131,8 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     for (const rule of faultRules(options)) await s.emulator.control.addFault(rule);
     say(
       `faults on: ${options.throttleRate * 100}% RequestLimitExceeded, ${options.serviceFaultRate * 100}% service ` +
-        `faults (${SERVICE_FAULTS.map((f) => f.code ?? `delay ${f.delayMs} ms`).join(", ")})`,
+        `faults (${SERVICE_FAULTS.map((f) => f.code ?? `delay ${f.delayMs} ms`).join(", ")}); ` +
+        `${options.describeLagShare * 100}% of Describes within ${options.describeLagMs} ms of a call show the state before it`,
     );
     // Each kill or restart happens once ECM has accepted a random share (5% to 85%) of the detaches.
     const events = [

@@ -116,12 +116,15 @@ describe("kubectl eni status: what it explains", () => {
       r.metadata.annotations = { [PAUSED_ANNOTATION]: "true", "other.example/x": "y" };
       r.status = {
         phase: "Failed",
-        action: "DetachNetworkInterface",
-        requestId: "req-1",
-        errorCode: "InvalidParameterValue.Malformed",
-        errorMessage: "bad",
-        attempts: 1,
-        lastAttemptTime: "2026-12-04T11:59:00Z",
+        operation: {
+          action: "DetachNetworkInterface",
+          requestId: "req-1",
+          outcome: "Failed",
+          errorCode: "InvalidParameterValue.Malformed",
+          errorMessage: "bad",
+          attempts: 1,
+          time: "2026-12-04T11:59:00Z",
+        },
       };
     });
     const report = statusReport(resource, [], NOW);
@@ -134,7 +137,7 @@ describe("kubectl eni status: what it explains", () => {
     expect(report.lastCall).toEqual({
       action: "DetachNetworkInterface",
       requestId: "req-1",
-      result: "failed: InvalidParameterValue.Malformed bad",
+      result: "Failed: InvalidParameterValue.Malformed bad",
       ago: "60 s ago",
     });
     expect(report.nextStep).toContain(
@@ -148,9 +151,14 @@ describe("kubectl eni status: what it explains", () => {
       r.status = {
         observedGeneration: 1,
         phase: "Attaching",
-        action: "AttachNetworkInterface",
-        errorCode: "InternalError",
-        nextAttemptTime: "2026-12-04T12:04:00Z",
+        operation: {
+          action: "AttachNetworkInterface",
+          outcome: "Failed",
+          errorCode: "InternalError",
+          attempts: 1,
+          time: "2026-12-04T11:59:00Z",
+          nextAttemptTime: "2026-12-04T12:04:00Z",
+        },
       };
     });
     const report = statusReport(waiting, [], NOW);

@@ -59,7 +59,7 @@ describe("managementPolicy Observe", () => {
       now: NOW,
       jitter: 0.5,
     });
-    expect(decision.status.errorCode).toBe("InternalError");
+    expect(decision.status.observation?.errorCode).toBe("InternalError");
     expect(condition(decision, "Synced")).toMatchObject({ status: "False", reason: "InternalError" });
     expect(decision.next).toEqual({ kind: "backoff", errorClass: "ServiceFault" });
   });
@@ -90,12 +90,15 @@ describe("the drift interval and a reconcile request", () => {
     const waiting = eniAttachment()
       .withStatus({
         phase: "Attaching",
-        action: "AttachNetworkInterface",
-        requestId: "r",
-        errorCode: "InternalError",
-        attempts: 5,
-        lastAttemptTime: secondsAgo(10),
-        nextAttemptTime: secondsFromNow(280),
+        operation: {
+          action: "AttachNetworkInterface",
+          requestId: "r",
+          outcome: "Failed",
+          errorCode: "InternalError",
+          attempts: 5,
+          time: secondsAgo(10),
+          nextAttemptTime: secondsFromNow(280),
+        },
       })
       .build();
     expect(run(waiting, unattached).step).toEqual({ kind: "none" });

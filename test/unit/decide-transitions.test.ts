@@ -27,11 +27,7 @@ type AttachmentName = keyof typeof ATTACHMENTS;
 function accepted(action: Action): EniAttachmentStatus {
   return {
     phase: action === ATTACH ? "Attaching" : "Detaching",
-    action,
-    requestId: "req-accepted",
-    errorCode: "",
-    attempts: 1,
-    lastAttemptTime: secondsAgo(1),
+    operation: { action, requestId: "req-accepted", time: secondsAgo(1), outcome: "Accepted", attempts: 1 },
   };
 }
 
@@ -39,12 +35,16 @@ function accepted(action: Action): EniAttachmentStatus {
 function failed(action: Action): EniAttachmentStatus {
   return {
     phase: action === ATTACH ? "Attaching" : "Detaching",
-    action,
-    requestId: "req-failed",
-    errorCode: "InternalError",
-    attempts: 1,
-    lastAttemptTime: secondsAgo(10),
-    nextAttemptTime: secondsAgo(5),
+    operation: {
+      action,
+      requestId: "req-failed",
+      time: secondsAgo(10),
+      outcome: "Failed",
+      errorCode: "InternalError",
+      errorMessage: "internal error",
+      attempts: 1,
+      nextAttemptTime: secondsAgo(5),
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { decide, lifecycle, orphanedEvent } from "../../src/controller/decide.ts";
 import type { CallResult, Decision, DecisionInput } from "../../src/controller/decision.ts";
 import { CONFIRM_TIMEOUT_MS, SETTLED_RECHECK_MS } from "../../src/controller/backoff.ts";
-import type { EniAttachment } from "../../src/api/eniattachment.ts";
+import type { EniAttachment, EniAttachmentStatus } from "../../src/api/eniattachment.ts";
 import type { EniObservation } from "../../src/ecm/observation.ts";
 import { NOT_FOUND } from "../../src/ecm/observation.ts";
 import {
@@ -78,10 +78,9 @@ describe("an attached resource", () => {
     const decision = run(eniAttachment().build(), unattached, { lastCall: { ok: true, requestId: "req-attach" } });
     expect(decision.status).toMatchObject({
       phase: "Attaching",
-      action: ATTACH,
-      requestId: "req-attach",
-      errorCode: "",
+      operation: { action: ATTACH, requestId: "req-attach", time: NOW.toISOString(), outcome: "Accepted", attempts: 1 },
     });
+    expect(decision.status.operation?.errorCode).toBeUndefined();
     expect(decision.events).toEqual([
       expect.objectContaining({ reason: "AttachRequested", message: expect.stringContaining("req-attach") as string }),
     ]);
@@ -110,14 +109,10 @@ describe("an attached resource", () => {
 });
 
 describe("detaching (desiredState Detached or deletion)", () => {
-  const detachRequested = {
-    phase: "Detaching" as const,
-    action: DETACH,
-    requestId: "req-detach",
-    errorCode: "",
-    attempts: 1,
-    lastAttemptTime: secondsAgo(1),
-  };
+  const detachRequested = (time = secondsAgo(1)): EniAttachmentStatus => ({
+    phase: "Detaching",
+    operation: { action: DETACH, requestId: "req-detach", time, outcome: "Accepted", attempts: 1 },
+  });
 
   it("makes exactly one DetachNetworkInterface call when the interface is attached", () => {
     expect(run(eniAttachment().detached().build(), attachedToUs).step).toEqual({ kind: "call", action: DETACH });
@@ -128,7 +123,10 @@ describe("detaching (desiredState Detached or deletion)", () => {
     const decision = run(eniAttachment().detached().build(), attachedToUs, {
       lastCall: { ok: true, requestId: "req-detach" },
     });
-    expect(decision.status).toMatchObject({ phase: "Detaching", requestId: "req-detach", attempts: 1 });
+    expect(decision.status).toMatchObject({
+      phase: "Detaching",
+      operation: { requestId: "req-detach", attempts: 1, outcome: "Accepted" },
+    });
     expect(condition(decision, "Synced")).toMatchObject({ status: "True" });
     expect(condition(decision, "Ready")).toMatchObject({ status: "False", reason: "Detaching" });
     expect(decision.events[0]).toMatchObject({ type: "Normal", reason: "DetachRequested" });
@@ -136,13 +134,13 @@ describe("detaching (desiredState Detached or deletion)", () => {
   });
 
   it("does not call again while ECM shows DETACHING, polling at growing intervals", () => {
-    const soon = run(eniAttachment().detached().withStatus(detachRequested).build(), detaching);
+    const soon = run(eniAttachment().detached().withStatus(detachRequested()).build(), detaching);
     expect(soon.step).toEqual({ kind: "none" });
     expect(soon.next).toEqual({ kind: "requeueAfter", ms: 1000 });
     const later = run(
       eniAttachment()
         .detached()
-        .withStatus({ ...detachRequested, lastAttemptTime: secondsAgo(4) })
+        .withStatus(detachRequested(secondsAgo(4)))
         .build(),
       detaching,
     );
@@ -150,19 +148,23 @@ describe("detaching (desiredState Detached or deletion)", () => {
   });
 
   it("does not call again while an accepted detach has not shown in Describe yet", () => {
-    const decision = run(eniAttachment().detached().withStatus(detachRequested).build(), attachedToUs);
+    const decision = run(eniAttachment().detached().withStatus(detachRequested()).build(), attachedToUs);
     expect(decision.step).toEqual({ kind: "none" });
   });
 
   it("calls again when an accepted detach never showed within the confirmation timeout", () => {
-    const stale = { ...detachRequested, lastAttemptTime: secondsAgo(CONFIRM_TIMEOUT_MS / 1000 + 1) };
+    const stale = detachRequested(secondsAgo(CONFIRM_TIMEOUT_MS / 1000 + 1));
     const decision = run(eniAttachment().detached().withStatus(stale).build(), attachedToUs);
     expect(decision.step).toEqual({ kind: "call", action: DETACH });
   });
 
   it("becomes Detached only when Describe confirms, with an event naming the RequestId", () => {
-    const decision = run(eniAttachment().detached().withStatus(detachRequested).build(), unattached);
-    expect(decision.status).toMatchObject({ phase: "Detached", requestId: "req-detach", attachedInstanceId: "" });
+    const decision = run(eniAttachment().detached().withStatus(detachRequested()).build(), unattached);
+    expect(decision.status).toMatchObject({
+      phase: "Detached",
+      operation: { requestId: "req-detach", outcome: "Confirmed" },
+      attachedInstanceId: "",
+    });
     expect(condition(decision, "Ready")).toMatchObject({ status: "True", reason: "Detached" });
     expect(decision.events).toEqual([
       expect.objectContaining({ reason: "Detached", message: expect.stringContaining("req-detach") as string }),
@@ -171,7 +173,7 @@ describe("detaching (desiredState Detached or deletion)", () => {
   });
 
   it("releases the finalizer of a deleted resource once the detach is confirmed", () => {
-    const decision = run(eniAttachment().deleting().withStatus(detachRequested).build(), unattached);
+    const decision = run(eniAttachment().deleting().withStatus(detachRequested()).build(), unattached);
     expect(decision.step).toEqual({ kind: "removeFinalizer" });
     expect(decision.next).toEqual({ kind: "waitForChange" });
   });
@@ -191,23 +193,25 @@ describe("ECM errors follow the error table", () => {
   it("already-detached codes are confirmed with Describe, then release the finalizer", () => {
     for (const code of ["UnsupportedOperation.AttachmentNotFound", "ResourceNotFound", "ResourceNotFound.Eni"]) {
       const afterCall = run(eniAttachment().deleting().build(), attachedToUs, { lastCall: failed(code) });
-      expect(afterCall.status).toMatchObject({ errorCode: code, requestId: "req-failed" });
+      expect(afterCall.status.operation).toMatchObject({ errorCode: code, requestId: "req-failed", outcome: "Failed" });
       expect(condition(afterCall, "Synced")).toMatchObject({ status: "False", reason: code });
       expect(afterCall.next).toEqual({ kind: "requeueAfter", ms: 0 });
       const confirmed = run(eniAttachment().deleting().withStatus(afterCall.status).build(), unattached);
       expect(confirmed.step).toEqual({ kind: "removeFinalizer" });
       expect(condition(confirmed, "Ready")).toMatchObject({ status: "True", reason: "AlreadyDetached" });
-      expect(confirmed.status.errorCode).toBe(code);
+      expect(confirmed.status.operation).toMatchObject({ errorCode: code, outcome: "Confirmed" });
+      const again = run(eniAttachment().deleting().withStatus(confirmed.status).build(), unattached);
+      expect(condition(again, "Ready")).toMatchObject({ status: "True", reason: "AlreadyDetached" });
     }
   });
 
   it("retries in-transition codes within seconds, with a Warning event naming code and RequestId", () => {
     for (const code of ["UnsupportedOperation.InvalidState", "ResourceInUse", "FailedOperation.OperationConflict"]) {
       const decision = run(detachResource(), attachedToUs, { lastCall: failed(code, "req-busy") });
-      expect(decision.status).toMatchObject({ errorCode: code, phase: "Detaching", attempts: 1 });
+      expect(decision.status).toMatchObject({ phase: "Detaching", operation: { errorCode: code, attempts: 1 } });
       expect(condition(decision, "Synced")).toMatchObject({ status: "False", reason: code });
       expect(decision.next).toEqual({ kind: "requeueAfter", ms: 2000 });
-      expect(decision.status.nextAttemptTime).toBe(secondsFromNow(2));
+      expect(decision.status.operation?.nextAttemptTime).toBe(secondsFromNow(2));
       expect(decision.events[0]).toMatchObject({ type: "Warning", reason: "DetachFailed" });
       expect(decision.events[0]?.message).toContain(code);
       expect(decision.events[0]?.message).toContain("req-busy");
@@ -216,7 +220,10 @@ describe("ECM errors follow the error table", () => {
 
   it("does not count throttling as a failure of the resource", () => {
     const decision = run(detachResource(), attachedToUs, { lastCall: failed("RequestLimitExceeded") });
-    expect(decision.status).toMatchObject({ errorCode: "RequestLimitExceeded", attempts: 0, phase: "Detaching" });
+    expect(decision.status).toMatchObject({
+      phase: "Detaching",
+      operation: { errorCode: "RequestLimitExceeded", attempts: 0, outcome: "Failed" },
+    });
     expect(decision.events).toEqual([]);
     expect(decision.next).toEqual({ kind: "requeueAfter", ms: 1000 });
   });
@@ -224,15 +231,13 @@ describe("ECM errors follow the error table", () => {
   it("backs service faults off exponentially", () => {
     const first = run(detachResource(), attachedToUs, { lastCall: failed("InternalError") });
     expect(first.next).toEqual({ kind: "requeueAfter", ms: 5000 });
-    const third = run(
-      eniAttachment()
-        .detached()
-        .withStatus({ ...first.status, attempts: 2 })
-        .build(),
-      attachedToUs,
-      { lastCall: failed("InternalError") },
-    );
-    expect(third.status.attempts).toBe(3);
+    const operation = first.status.operation;
+    if (!operation) throw new Error("no operation recorded");
+    const failedTwice = { ...first.status, operation: { ...operation, attempts: 2 } };
+    const third = run(eniAttachment().detached().withStatus(failedTwice).build(), attachedToUs, {
+      lastCall: failed("InternalError"),
+    });
+    expect(third.status.operation?.attempts).toBe(3);
     expect(third.next).toEqual({ kind: "requeueAfter", ms: 20000 });
   });
 
@@ -292,7 +297,8 @@ describe("ECM errors follow the error table", () => {
     const decision = decide({ resource: detachResource(), observed, now: NOW, jitter: 0.5 });
     expect(decision.step).toEqual({ kind: "none" });
     expect(condition(decision, "Synced")).toMatchObject({ status: "False", reason: "AuthFailure.SignatureFailure" });
-    expect(decision.status.errorCode).toBe("AuthFailure.SignatureFailure");
+    expect(decision.status.observation).toEqual({ errorCode: "AuthFailure.SignatureFailure", errorMessage: "bad" });
+    expect(decision.status.operation).toBeUndefined();
     expect(decision.next).toEqual({ kind: "backoff", errorClass: "Credentials" });
     const invalid = decide({
       resource: detachResource(),
@@ -317,7 +323,8 @@ describe("a failed Describe while an accepted detach awaits confirmation", () =>
       jitter: 0.5,
     });
     expect(condition(failedDescribe, "Synced")).toMatchObject({ status: "False", reason: "InternalError" });
-    expect(failedDescribe.status).toMatchObject({ requestId: "req-1", errorCode: "" });
+    expect(failedDescribe.status.operation).toEqual(accepted.status.operation);
+    expect(failedDescribe.status.observation).toEqual({ errorCode: "InternalError", errorMessage: "oops" });
     const recovered = run(eniAttachment().detached().withStatus(failedDescribe.status).build(), attachedToUs);
     expect(recovered.step).toEqual({ kind: "none" });
   });
@@ -367,7 +374,10 @@ describe("while an accepted detach awaits confirmation", () => {
   it("settles with the RequestId in the Detached event once Describe confirms", () => {
     const decision = run(acceptedDetach(), unattached);
     expect(decision.step).toEqual({ kind: "removeFinalizer" });
-    expect(decision.status).toMatchObject({ phase: "Detached", requestId: "req-1" });
+    expect(decision.status).toMatchObject({
+      phase: "Detached",
+      operation: { requestId: "req-1", outcome: "Confirmed" },
+    });
     expect(decision.events).toEqual([
       expect.objectContaining({ reason: "Detached", message: expect.stringContaining("req-1") as string }),
     ]);
@@ -392,5 +402,112 @@ describe("conditions", () => {
   it("report the instance ECM last saw the interface attached to", () => {
     expect(run(eniAttachment().build(), attachedToUs).status.attachedInstanceId).toBe(INSTANCE);
     expect(run(eniAttachment().build(), attachedElsewhere).status.attachedInstanceId).toBe("ein-00000000");
+  });
+});
+
+describe("a failed Describe never rewrites what the last call was", () => {
+  const describeFailed = {
+    ok: false as const,
+    failure: { code: "InternalError", message: "oops", requestId: "req-2" },
+  };
+
+  it("a settled Detached resource stays Ready reason Detached through a transient failure, and then writes nothing more", () => {
+    const accepted = run(eniAttachment().detached().build(), attachedToUs, {
+      lastCall: { ok: true, requestId: "req-1" },
+    });
+    const settled = run(eniAttachment().detached().withStatus(accepted.status).build(), unattached);
+    expect(condition(settled, "Ready")).toMatchObject({ status: "True", reason: "Detached" });
+
+    const later = new Date(NOW.getTime() + 300_000);
+    const failedDescribe = decide({
+      resource: eniAttachment().detached().withStatus(settled.status).build(),
+      observed: describeFailed,
+      now: later,
+      jitter: 0.5,
+    });
+    expect(failedDescribe.status.operation).toEqual(settled.status.operation);
+    expect(failedDescribe.status.observation).toEqual({ errorCode: "InternalError", errorMessage: "oops" });
+    expect(condition(failedDescribe, "Ready")).toEqual(condition(settled, "Ready"));
+
+    const muchLater = new Date(NOW.getTime() + 600_000);
+    const recovered = run(eniAttachment().detached().withStatus(failedDescribe.status).build(), unattached, {
+      now: muchLater,
+    });
+    expect(condition(recovered, "Ready")).toEqual(condition(settled, "Ready"));
+    expect(recovered.status.observation).toBeUndefined();
+    expect(recovered.status.operation).toEqual(settled.status.operation);
+    expect(recovered.events).toEqual([]);
+    // The pass after that has nothing to write: no reason flapping back.
+    const next = run(eniAttachment().detached().withStatus(recovered.status).build(), unattached, {
+      now: new Date(NOW.getTime() + 900_000),
+    });
+    expect(next.status).toEqual(recovered.status);
+  });
+
+  it("a failed call stays the record, and its retry stays scheduled", () => {
+    const first = run(eniAttachment().detached().build(), attachedToUs, { lastCall: failed("InternalError") });
+    const failedDescribe = decide({
+      resource: eniAttachment().detached().withStatus(first.status).build(),
+      observed: describeFailed,
+      now: NOW,
+      jitter: 0.5,
+    });
+    expect(failedDescribe.status.operation).toEqual(first.status.operation);
+  });
+});
+
+describe("a transition the operator did not start", () => {
+  const pending: EniObservation = { found: true, state: "PENDING", attachedInstanceId: undefined };
+
+  it("is polled less and less often from when it was first seen, up to the drift interval, writing nothing new", () => {
+    const first = run(eniAttachment().build(), pending);
+    expect(first.step).toEqual({ kind: "none" });
+    expect(first.status.transition).toEqual({ state: "PENDING", since: NOW.toISOString() });
+    expect(first.next).toEqual({ kind: "requeueAfter", ms: 1000 });
+
+    const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+    const resource = eniAttachment().withStatus(first.status).build();
+    const later = run(resource, pending, { now: at(8) });
+    expect(later.next).toEqual({ kind: "requeueAfter", ms: 8000 });
+    expect(later.status).toEqual(first.status);
+    expect(run(resource, pending, { now: at(3600) }).next).toEqual({ kind: "requeueAfter", ms: SETTLED_RECHECK_MS });
+  });
+
+  it("keeps its start through a failed Describe, and is forgotten once it ends", () => {
+    const first = run(eniAttachment().build(), pending);
+    const failedDescribe = decide({
+      resource: eniAttachment().withStatus(first.status).build(),
+      observed: { ok: false, failure: { code: "InternalError", message: "oops", requestId: "r" } },
+      now: NOW,
+      jitter: 0.5,
+    });
+    expect(failedDescribe.status.transition).toEqual(first.status.transition);
+    const ended = run(eniAttachment().withStatus(failedDescribe.status).build(), attachedToUs);
+    expect(ended.status.transition).toBeUndefined();
+  });
+
+  it("is not this resource's own call, which is polled as its confirmation", () => {
+    const accepted = run(eniAttachment().detached().build(), attachedToUs, {
+      lastCall: { ok: true, requestId: "req-1" },
+    });
+    const decision = run(eniAttachment().detached().withStatus(accepted.status).build(), detaching, {
+      now: new Date(NOW.getTime() + 60_000),
+    });
+    expect(decision.status.transition).toBeUndefined();
+    expect(decision.next).toEqual({ kind: "requeueAfter", ms: 15_000 });
+  });
+});
+
+describe("an already-detached answer while Describe still shows the interface attached", () => {
+  it("waits for Describe instead of calling again, and writes nothing new while it waits", () => {
+    const code = "UnsupportedOperation.AttachmentNotFound";
+    const afterCall = run(eniAttachment().deleting().build(), attachedToUs, { lastCall: failed(code) });
+    const resource = eniAttachment().deleting().withStatus(afterCall.status).build();
+    const lagging = run(resource, attachedToUs, { now: new Date(NOW.getTime() + 1000) });
+    expect(lagging.step).toEqual({ kind: "none" });
+    expect(lagging.status).toEqual(afterCall.status);
+    expect(lagging.next).toEqual({ kind: "requeueAfter", ms: 1000 });
+    const late = run(resource, attachedToUs, { now: new Date(NOW.getTime() + CONFIRM_TIMEOUT_MS) });
+    expect(late.step).toEqual({ kind: "call", action: DETACH });
   });
 });

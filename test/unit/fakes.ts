@@ -28,6 +28,8 @@ export class FakeStore implements ResourceStore {
   private version = 100;
   /** Status writes that will lose to a concurrent writer, one per entry: the change that writer makes. */
   readonly concurrentWrites: ((resource: EniAttachment) => void)[] = [];
+  /** Status writes that throw, one per entry. */
+  readonly failingWrites: Error[] = [];
   readonly journal: Journal;
 
   constructor(journal: Journal) {
@@ -51,8 +53,17 @@ export class FakeStore implements ResourceStore {
     return Promise.resolve(this.current(name));
   }
 
+  remove(name: string): void {
+    this.objects.delete(name);
+  }
+
   replaceStatus(resource: EniAttachment, status: EniAttachmentStatus): Promise<StatusWrite> {
     const name = resource.metadata.name ?? "";
+    const failure = this.failingWrites.shift();
+    if (failure) {
+      this.journal.note("status (failed)");
+      return Promise.reject(failure);
+    }
     const concurrent = this.concurrentWrites.shift();
     if (concurrent) {
       const stored = this.current(name);

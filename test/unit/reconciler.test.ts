@@ -71,7 +71,11 @@ describe("the reconciler", () => {
       "status Attaching",
       "event AttachRequested",
     ]);
-    expect(s.store.current("web")?.status).toMatchObject({ requestId: "req-1", action: ATTACH });
+    expect(s.store.current("web")?.status?.operation).toMatchObject({
+      requestId: "req-1",
+      action: ATTACH,
+      outcome: "Accepted",
+    });
   });
 
   it("calls nothing and writes nothing new for a settled resource", async () => {
@@ -104,7 +108,7 @@ describe("the reconciler", () => {
       "status Detaching",
       "event DetachRequested",
     ]);
-    expect(s.store.current("web")?.status?.requestId).toBe("req-d");
+    expect(s.store.current("web")?.status?.operation?.requestId).toBe("req-d");
 
     s.syncCache();
     s.journal.entries.length = 0;
@@ -124,11 +128,7 @@ describe("the reconciler", () => {
   it("writes the settled status after letting go when another finalizer keeps the object", async () => {
     const detachAccepted = {
       phase: "Detaching" as const,
-      action: DETACH,
-      requestId: "req-d",
-      errorCode: "",
-      attempts: 1,
-      lastAttemptTime: secondsAgo(1),
+      operation: { action: DETACH, requestId: "req-d", time: secondsAgo(1), outcome: "Accepted" as const, attempts: 1 },
     };
     const kept = eniAttachment().deleting().withStatus(detachAccepted).build();
     kept.metadata.finalizers = [...(kept.metadata.finalizers ?? []), "example.com/keep"];
@@ -144,7 +144,7 @@ describe("the reconciler", () => {
     ]);
     expect(s.store.current("web")).toMatchObject({
       metadata: { finalizers: ["example.com/keep"] },
-      status: { phase: "Detached", requestId: "req-d" },
+      status: { phase: "Detached", operation: { requestId: "req-d", outcome: "Confirmed" } },
     });
   });
 
@@ -173,7 +173,11 @@ describe("the reconciler", () => {
       "status Detaching",
       "event DetachFailed",
     ]);
-    expect(s.store.current("web")?.status).toMatchObject({ errorCode: "InternalError", requestId: "req-failed" });
+    expect(s.store.current("web")?.status?.operation).toMatchObject({
+      errorCode: "InternalError",
+      requestId: "req-failed",
+      outcome: "Failed",
+    });
   });
 
   it("backs off in the queue when Describe fails, calling nothing", async () => {
@@ -208,7 +212,85 @@ describe("the reconciler", () => {
     ]);
     const written = s.store.current("web");
     expect(written?.spec.deletionPolicy).toBe("Orphan");
-    expect(written?.status).toMatchObject({ requestId: "req-1", observedGeneration: 2 });
+    expect(written?.status).toMatchObject({ operation: { requestId: "req-1" }, observedGeneration: 2 });
+  });
+
+  it("records an accepted call whose status write keeps conflicting: one call, its RequestId in an event now and in status at the next pass", async () => {
+    const s = setup(eniAttachment().detached().build());
+    s.observer.shows = attachedToUs;
+    s.calls.answers.push({ requestId: "req-1" });
+    // Every attempt of this pass loses to another writer.
+    for (let i = 0; i < 3; i += 1) s.store.concurrentWrites.push((r) => (r.metadata.labels = { touched: String(i) }));
+    expect(await s.reconcile()).toEqual({ kind: "requeueAfter", ms: 0 });
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      `${DETACH} ${ENI}`,
+      "status Detaching (conflict)",
+      "get web",
+      "status Detaching (conflict)",
+      "get web",
+      "status Detaching (conflict)",
+      "event DetachRequested",
+    ]);
+    expect(s.events.recorded.at(-1)?.message).toContain("req-1");
+    expect(s.store.current("web")?.status?.operation).toBeUndefined();
+
+    // Describe does not show the detach yet: the next pass writes the record and calls nothing.
+    s.syncCache();
+    s.journal.entries.length = 0;
+    expect(await s.reconcile(SCHEDULED)).toEqual({ kind: "requeueAfter", ms: 300 });
+    // (The cache moved past the version last read without showing it: one read from the API server.)
+    expect(s.journal.entries).toEqual(["get web", `describe ${ENI}`, "release team-a/web", "status Detaching"]);
+    expect(s.store.current("web")?.status?.operation).toMatchObject({
+      action: DETACH,
+      requestId: "req-1",
+      outcome: "Accepted",
+      time: NOW.toISOString(),
+    });
+    expect(s.calls.answers).toEqual([]);
+  });
+
+  it("records an accepted call whose status write throws: its event goes out, the next pass writes it without calling again", async () => {
+    const s = setup(eniAttachment().detached().build());
+    s.observer.shows = attachedToUs;
+    s.calls.answers.push({ requestId: "req-1" });
+    s.store.failingWrites.push(new Error("API server unavailable"));
+    await expect(s.reconcile()).rejects.toThrow("API server unavailable");
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      `${DETACH} ${ENI}`,
+      "status (failed)",
+      "event DetachRequested",
+    ]);
+    expect(s.events.recorded.at(-1)?.message).toContain("req-1");
+
+    s.journal.entries.length = 0;
+    await s.reconcile(SCHEDULED);
+    expect(s.journal.entries).toEqual([`describe ${ENI}`, "release team-a/web", "status Detaching"]);
+    expect(s.store.current("web")?.status?.operation?.requestId).toBe("req-1");
+  });
+
+  it("forgets an unwritten call when its resource is gone", async () => {
+    const s = setup(eniAttachment().detached().build());
+    s.observer.shows = attachedToUs;
+    s.calls.answers.push({ requestId: "req-1" });
+    s.store.failingWrites.push(new Error("API server unavailable"));
+    await expect(s.reconcile()).rejects.toThrow();
+    s.store.remove("web");
+    s.syncCache();
+    await s.reconcile();
+    // Created again under the same name: a new resource, whose first pass calls ECM afresh.
+    s.store.put(eniAttachment().detached().build());
+    s.syncCache();
+    s.calls.answers.push({ requestId: "req-2" });
+    s.journal.entries.length = 0;
+    await s.reconcile();
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      `${DETACH} ${ENI}`,
+      "status Detaching",
+      "event DetachRequested",
+    ]);
   });
 
   it("reads from the API server while the cache has not caught up with its own write", async () => {
@@ -219,7 +301,8 @@ describe("the reconciler", () => {
     s.journal.entries.length = 0;
     // The cache still holds the object from before the status write: the accepted call is not repeated.
     await s.reconcile();
-    expect(s.journal.entries).toEqual(["get web", `describe ${ENI}`, "release team-a/web", "status Detaching"]);
+    // The status written after the call already holds what this pass sees: nothing to write.
+    expect(s.journal.entries).toEqual(["get web", `describe ${ENI}`, "release team-a/web"]);
     expect(s.calls.answers).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WorkQueue } from "../../src/controller/workqueue.ts";
-import { retryDelayMs, confirmPollDelayMs } from "../../src/controller/backoff.ts";
+import { retryDelayMs, confirmPollDelayMs, foreignTransitionPollMs } from "../../src/controller/backoff.ts";
 
 describe("the work queue", () => {
   beforeEach(() => {
@@ -94,5 +94,12 @@ describe("backoff arithmetic", () => {
     expect([0, 300, 600, 1200, 2400, 4800, 16000, 60000].map(confirmPollDelayMs)).toEqual([
       300, 300, 600, 1200, 2400, 4800, 15000, 15000,
     ]);
+  });
+
+  it("polls another actor's transition at 1 s, then doubling, up to the 5-minute drift interval", () => {
+    // Each poll waits as long again as the transition has lasted: 0, 1, 2, 4, 8 ... s after it was seen.
+    const polls: number[] = [];
+    for (let since = 0; polls.length < 12; since += polls.at(-1) ?? 0) polls.push(foreignTransitionPollMs(since));
+    expect(polls).toEqual([1000, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000, 300000]);
   });
 });
