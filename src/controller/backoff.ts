@@ -1,4 +1,5 @@
 import type { ErrorClass } from "../ecm/errors.ts";
+import { exponentialDelayMs } from "../kube/exponential-delay.ts";
 
 /** ECM error classes that are retried, plus failures of the Kubernetes API itself. */
 export type RetryPolicyName = Exclude<ErrorClass, "InvalidRequest"> | "KubernetesApi";
@@ -20,8 +21,7 @@ export const RETRY_POLICY: Readonly<Record<RetryPolicyName, { baseMs: number; ca
  */
 export function retryDelayMs(policy: RetryPolicyName, failures: number, jitter: number): number {
   const { baseMs, capMs } = RETRY_POLICY[policy];
-  const exponential = Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
-  return Math.round(exponential * (0.8 + 0.4 * jitter));
+  return exponentialDelayMs(baseMs, capMs, failures, jitter);
 }
 
 export const FIRST_POLL_MS = 300;
