@@ -106,7 +106,7 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
     const message = text.inState(networkInterfaceId, eni.state);
     if (state.kind === "accepted") return waiting(ctx, observed, message, confirmPollDelayMs(state.sinceMs));
     const transition = { state: eni.state, since: prev.transition?.since ?? input.now.toISOString() };
-    const pollMs = foreignTransitionPollMs(elapsedMs(transition.since, input.now));
+    const pollMs = foreignTransitionPollMs(elapsedMs(transition.since, input.now), input.syncPeriodMs);
     return waiting(ctx, { ...observed, transition }, message, pollMs);
   }
 

@@ -86,6 +86,14 @@ describe("the drift interval and a reconcile request", () => {
     });
   });
 
+  it("polls another actor's long transition once per sync period", () => {
+    const stuck = eniAttachment()
+      .withStatus({ phase: "Pending", transition: { state: "PENDING", since: secondsAgo(600) } })
+      .build();
+    const pending: EniObservation = { found: true, state: "PENDING", attachedInstanceId: undefined };
+    expect(run(stuck, pending, { syncPeriodMs: 45_000 }).next).toEqual({ kind: "requeueAfter", ms: 45_000 });
+  });
+
   it("retries at once a failure waiting for its retry when a reconcile is requested", () => {
     const waiting = eniAttachment()
       .withStatus({
