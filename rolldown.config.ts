@@ -4,7 +4,8 @@ import { defineConfig } from "rolldown";
 // and @kubernetes/client-node alone is tens of MiB of generated code of which the operator calls a few
 // classes. The entry point is its own small chunk, so the Node.js version check runs before the rest loads.
 export default defineConfig({
-  input: "src/main.ts",
+  // kubectl-eni is the kubectl plugin (`kubectl eni ...`): the same commands, never the operator itself.
+  input: { main: "src/main.ts", "kubectl-eni": "src/kubectl-eni.ts" },
   platform: "node",
   output: { dir: "dist", format: "esm", entryFileNames: "[name].js", chunkFileNames: "[name].js" },
   resolve: {

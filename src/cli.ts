@@ -1,4 +1,5 @@
-// The operator's command line: `eni-operator [flags]` runs it, `eni-operator uninstall` empties the cluster of it.
+// The operator's command line: `eni-operator [flags]` runs it, `eni-operator uninstall` empties the cluster of
+// it, and `eni-operator check|status|reconcile|orphan` (also `kubectl eni ...`) help the people who run it.
 import type { Server } from "node:http";
 import { hostname } from "node:os";
 import type { Fence } from "./api/fence.ts";
@@ -15,6 +16,7 @@ import { selfSignedCertificate } from "./observability/self-signed.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { registerResourceGauges } from "./controller/resource-metrics.ts";
 import { uninstall } from "./uninstall.ts";
+import { runTool } from "./cli/tools.ts";
 
 /** In-flight reconciles get this long to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -101,6 +103,10 @@ function main(): void {
   const argv = process.argv.slice(2);
   if (argv[0] === "uninstall") {
     runUninstall(argv.slice(1));
+    return;
+  }
+  if (argv[0] !== undefined && !argv[0].startsWith("-")) {
+    runTool(argv[0], argv.slice(1));
     return;
   }
   const config = configOrUsage(() => parseConfig(argv, process.env), USAGE);

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ECM_SIGNING_HOST } from "./ecm/actions.ts";
 import { STS_SIGNING_HOST, parseEndpoint } from "./ecm/endpoint-url.ts";
+import { MIN_SYNC_PERIOD_MS, parseSyncPeriodMs } from "./controller/sync-period.ts";
 import type { BindAddress } from "./observability/bind-address.ts";
 
 /** Everything the operator reads from its command line and environment, read once at start. */
@@ -28,6 +29,8 @@ export interface Config {
   readonly credentialsDir: string | undefined;
   /** Namespaces whose resources may use the operator's own credentials; empty: every namespace. */
   readonly operatorCredentialsNamespaces: readonly string[];
+  /** How often a settled resource is described again (the drift interval). */
+  readonly syncPeriodMs: number;
 }
 
 /** Each flag, its environment variable and its default. Documented in the README's table. */
@@ -50,6 +53,7 @@ const FLAGS = {
   "metrics-secure": { env: "METRICS_SECURE", default: "false" },
   "credentials-dir": { env: "CREDENTIALS_DIR", default: "" },
   "operator-credentials-namespaces": { env: "OPERATOR_CREDENTIALS_NAMESPACES", default: "" },
+  "sync-period": { env: "SYNC_PERIOD", default: "5m" },
 } as const;
 
 /** Flags that may be repeated or comma-separated. */
@@ -137,7 +141,18 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     metricsSecure: parseBoolean("metrics-secure", read("metrics-secure")),
     credentialsDir: read("credentials-dir") || undefined,
     operatorCredentialsNamespaces: list("operator-credentials-namespaces"),
+    syncPeriodMs: parseSyncPeriod("sync-period", read("sync-period")),
   };
+}
+
+function parseSyncPeriod(flag: string, raw: string): number {
+  const ms = parseSyncPeriodMs(raw);
+  if (ms === undefined || ms < MIN_SYNC_PERIOD_MS) {
+    throw new ConfigError(
+      `--${flag} must be a duration of at least 30s, such as 90s, 5m or 1h, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
 }
 
 /** `:8080`, `127.0.0.1:8080`, `[::1]:8080`; `0` disables the endpoint. */
@@ -174,28 +189,44 @@ export interface UninstallConfig extends Config {
   readonly policy: UninstallPolicy;
   /** How long to wait for the last EniAttachment to go before giving up. */
   readonly timeoutMs: number;
+  /** Only list what would be released. */
+  readonly dryRun: boolean;
+  /** Only the EniAttachments with these labels; empty: all. */
+  readonly labelSelector: string;
 }
 
-export const UNINSTALL_USAGE = `Usage: eni-operator uninstall --policy Detach|Orphan [--timeout 10m] [operator flags]
+export const UNINSTALL_USAGE = `Usage: eni-operator uninstall --policy Detach|Orphan [--timeout 10m] [-l SELECTOR] [--dry-run] [operator flags]
 
 Deletes every EniAttachment (in --watch-namespace, or all namespaces) and does what the operator would:
   --policy Detach   detach each ENI with ECM and confirm it, then let the resource go
   --policy Orphan   let each resource go without any ECM call
   --timeout D       give up after D (s, m or h; default 10m), naming what is left
+  -l, --selector S  only the EniAttachments with these labels (a label selector such as tier=db)
+  --dry-run         only list what would be deleted, and with which policy
 The kubeconfig, ECM endpoint, quota and credentials flags are the operator's (eni-operator --help).`;
 
 export function parseUninstallConfig(argv: readonly string[], env: NodeJS.ProcessEnv): UninstallConfig | "help" {
   // Its own flags here; every other argument goes, in order, to the operator's parser.
   const { values, tokens } = parseArgs({
     args: [...argv],
-    options: { policy: { type: "string" }, timeout: { type: "string" } },
+    options: {
+      policy: { type: "string" },
+      timeout: { type: "string" },
+      selector: { type: "string", short: "l" },
+      "dry-run": { type: "boolean" },
+    },
     strict: false,
     allowPositionals: true,
     tokens: true,
   });
   const own = new Set<number>();
   for (const token of tokens) {
-    if (token.kind !== "option" || (token.name !== "policy" && token.name !== "timeout")) continue;
+    if (token.kind !== "option") continue;
+    if (token.name === "dry-run") {
+      own.add(token.index);
+      continue;
+    }
+    if (token.name !== "policy" && token.name !== "timeout" && token.name !== "selector") continue;
     if (token.value === undefined) throw new ConfigError(`--${token.name} needs a value\n\n${UNINSTALL_USAGE}`);
     own.add(token.index);
     if (!token.inlineValue) own.add(token.index + 1);
@@ -211,7 +242,14 @@ export function parseUninstallConfig(argv: readonly string[], env: NodeJS.Proces
   const config = parseConfig(rest, env);
   if (config === "help") return "help";
   const timeout = values["timeout"];
-  return { ...config, policy, timeoutMs: parseDuration("timeout", typeof timeout === "string" ? timeout : "10m") };
+  const selector = values["selector"];
+  return {
+    ...config,
+    policy,
+    timeoutMs: parseDuration("timeout", typeof timeout === "string" ? timeout : "10m"),
+    dryRun: values["dry-run"] === true || values["dry-run"] === "true",
+    labelSelector: typeof selector === "string" ? selector : "",
+  };
 }
 
 function parseDuration(flag: string, raw: string): number {

@@ -50,6 +50,8 @@ export function createController(
   logger: Logger,
   metrics: Metrics,
   fence: Fence,
+  /** Only the resources with these labels (`eni-operator uninstall -l`); empty: all. */
+  labelSelector = "",
 ): OperatorParts {
   const ecm = new EcmClient({
     endpoint: config.ecmEndpoint,
@@ -68,11 +70,12 @@ export function createController(
       new ResilientInformer<EniAttachment>(
         kc,
         EniAttachmentClient.path(namespace),
-        (continueToken) => client.listPage(namespace, continueToken),
+        (continueToken) => client.listPage(namespace, continueToken, labelSelector),
         logger,
         {
           transform: (object) => cachedCopy(decodeEniAttachment(object)),
           skipped: (error, path, namespace, name) => skipUndecodable(logger, metrics, path, error, namespace, name),
+          labelSelector,
         },
       ),
   );
@@ -121,6 +124,7 @@ export function createController(
         const secret = spec.credentialsSecretRef?.name;
         return secret && holds?.deleting(namespace, secret) ? text.heldSecret(`${namespace}/${secret}`) : undefined;
       },
+      syncPeriodMs: config.syncPeriodMs,
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
         secrets,

@@ -58,10 +58,23 @@ export async function uninstall(
     onStoppedLeading: () => (lost = true),
   });
   const fence: Fence = () => elector.holdsLease;
-  const { controller, cachedResources: resources, holds } = createController(config, kc, logger, new Metrics(), fence);
-  const scope =
-    config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces";
+  // A dry run only reads: it takes no Lease, so a running operator goes on undisturbed.
+  const {
+    controller,
+    cachedResources: resources,
+    holds,
+  } = createController(config, kc, logger, new Metrics(), config.dryRun ? () => false : fence, config.labelSelector);
+  const scope = `${config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces"}${config.labelSelector ? ` matching ${config.labelSelector}` : ""}`;
   await controller.startInformers();
+  if (config.dryRun) {
+    await controller.stop(0);
+    const initial = resources();
+    progress(
+      `dry run: would delete ${initial.length} EniAttachment(s) in ${scope} with deletionPolicy ${config.policy}:`,
+    );
+    for (const resource of initial) progress(`  ${describe(resource)}`);
+    return 0;
+  }
   elector.start();
   try {
     progress(`taking the operator's Lease ${leaseNamespace}/${config.leaderElectionId}`);

@@ -39,6 +39,8 @@ export function eniAttachmentCrd(): V1CustomResourceDefinition {
             { name: "Request-ID", type: "string", jsonPath: ".status.operation.requestId" },
             { name: "Error", type: "string", jsonPath: ".status.operation.errorCode" },
             { name: "Describe-Error", type: "string", jsonPath: ".status.observation.errorCode" },
+            { name: "Paused", type: "string", jsonPath: ".metadata.annotations.ecm\\.eni-operator\\.io/paused" },
+            { name: "Policy", type: "string", jsonPath: ".spec.managementPolicy", priority: 1 },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: {

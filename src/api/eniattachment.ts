@@ -11,6 +11,15 @@ export const PLURAL = "eniattachments";
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const FINALIZER = `${GROUP}/detach`;
 
+/** `"true"`: no ECM call and no drift correction for this resource until removed; deletion still proceeds. */
+export const PAUSED_ANNOTATION = `${GROUP}/paused`;
+/** Any new value: reconcile now with a fresh Describe; echoed in status.lastHandledReconcileAt. */
+export const RECONCILE_REQUESTED_ANNOTATION = `${GROUP}/reconcile-requested-at`;
+/** This resource's drift interval, such as 90s or 10m, within [30s, 24h]. */
+export const SYNC_PERIOD_ANNOTATION = `${GROUP}/sync-period`;
+/** The annotations the operator reads; the informer's cache keeps only these. */
+export const OWN_ANNOTATIONS = [PAUSED_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION, SYNC_PERIOD_ANNOTATION] as const;
+
 export const ENI_ID_PATTERN = "^eni-[a-z0-9]{8}$";
 export const INSTANCE_ID_PATTERN = "^(ein|ins)-[a-z0-9]{8}$";
 export const REGION_PATTERN = "^[a-z]+-[a-z]+-ecm(-[a-z0-9]+)?$";
@@ -44,6 +53,7 @@ export const DESIRED_STATES = ["Attached", "Detached"] as const;
 export const DELETION_POLICIES = ["Detach", "Orphan"] as const;
 export const PHASES = ["Pending", "Attaching", "Attached", "Detaching", "Detached", "Failed"] as const;
 export const ACTIONS = ["DetachNetworkInterface", "AttachNetworkInterface"] as const;
+export const MANAGEMENT_POLICIES = ["Manage", "Observe"] as const;
 
 export const EniAttachmentSpecSchema = Type.Object(
   {
@@ -77,6 +87,11 @@ export const EniAttachmentSpecSchema = Type.Object(
       DELETION_POLICIES,
       "Detach",
       "What deleting this resource does: Detach detaches the interface first (the finalizer holds the resource until ECM confirms); Orphan leaves the interface as it is. May be changed while the resource is terminating.",
+    ),
+    managementPolicy: optionalEnum(
+      MANAGEMENT_POLICIES,
+      "Manage",
+      "Manage attaches and detaches the interface as declared; Observe only reports what ECM shows (Describe on the drift interval), never attaches or detaches, and deleting the resource leaves the interface as it is. Switching Observe to Manage adopts the interface.",
     ),
     credentialsSecretRef: Type.Optional(
       Type.Object(
@@ -214,6 +229,9 @@ const CURRENT_STATUS_FIELDS = {
   operation: Type.Optional(OperationSchema),
   observation: Type.Optional(ObservationSchema),
   transition: Type.Optional(TransitionSchema),
+  lastHandledReconcileAt: Type.Optional(
+    Type.String({ description: "The value of the reconcile-requested-at annotation the operator last acted on." }),
+  ),
   attachedInstanceId: Type.Optional(
     Type.String({ description: "The instance ECM last reported the interface attached to; empty when detached." }),
   ),
@@ -258,6 +276,7 @@ const ObjectMetaSchema = Type.Unsafe<V1ObjectMeta>(
     generation: Type.Optional(Type.Integer()),
     creationTimestamp: Type.Optional(Type.String()),
     deletionTimestamp: Type.Optional(Type.String()),
+    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
     finalizers: Type.Optional(Type.Array(Type.String())),
   }),
 );
@@ -287,17 +306,33 @@ export function decodeEniAttachment(value: unknown): EniAttachment {
 
 /**
  * What the informer's cache keeps of a resource: the metadata fields ObjectMetaSchema lists (the ones
- * the operator reads), the spec and the status. managedFields and annotations (kubectl's
- * last-applied-configuration copies the whole spec) would otherwise be most of the cache.
+ * the operator reads), the operator's own annotations, the spec and the status. managedFields and the
+ * other annotations (kubectl's last-applied-configuration copies the whole spec) would otherwise be
+ * most of the cache.
  */
 export function cachedCopy(resource: EniAttachment): EniAttachment {
   const { name, namespace, uid, resourceVersion, generation, creationTimestamp, deletionTimestamp, finalizers } =
     resource.metadata;
   const { apiVersion, kind, spec, status } = resource;
+  const all = resource.metadata.annotations ?? {};
+  const own = OWN_ANNOTATIONS.filter((key) => all[key] !== undefined).map((key): [string, string] => [
+    key,
+    all[key] ?? "",
+  ]);
   return {
     apiVersion,
     kind,
-    metadata: { name, namespace, uid, resourceVersion, generation, creationTimestamp, deletionTimestamp, finalizers },
+    metadata: {
+      name,
+      namespace,
+      uid,
+      resourceVersion,
+      generation,
+      creationTimestamp,
+      deletionTimestamp,
+      finalizers,
+      ...(own.length > 0 ? { annotations: Object.fromEntries(own) } : {}),
+    },
     spec,
     ...(status ? { status } : {}),
   };

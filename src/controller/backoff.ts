@@ -38,10 +38,11 @@ export function confirmPollDelayMs(sinceCallMs: number): number {
 /**
  * Polls of a transition the operator did not start (another actor's PENDING or DELETING, say): 1 s,
  * then as long again as it has lasted (doubling), up to the drift interval, so an interface stuck
- * there is looked at every 5 minutes rather than every second. `sinceMs`: how long it has been seen.
+ * there is looked at once per drift interval (5 minutes by default) rather than every second.
+ * `sinceMs`: how long it has been seen.
  */
-export function foreignTransitionPollMs(sinceMs: number): number {
-  return Math.min(SETTLED_RECHECK_MS, Math.max(FOREIGN_TRANSITION_FIRST_POLL_MS, sinceMs));
+export function foreignTransitionPollMs(sinceMs: number, syncPeriodMs = SETTLED_RECHECK_MS): number {
+  return Math.min(syncPeriodMs, Math.max(FOREIGN_TRANSITION_FIRST_POLL_MS, sinceMs));
 }
 
 export const FOREIGN_TRANSITION_FIRST_POLL_MS = 1_000;

@@ -51,7 +51,7 @@ export interface ControllerOptions {
 
 /**
  * Informers feed keys (namespace/name) into the work queue; a bounded pool of workers reconciles
- * them. Only changes that matter (spec, deletion, finalizers) enqueue: the operator's own status
+ * them. Only changes that matter (spec, deletion, finalizers, the operator's annotations) enqueue: the operator's own status
  * writes do not, so each reconcile's explicit next step is what schedules the next one.
  */
 export class Controller {
@@ -283,9 +283,10 @@ function namespacedName(key: string): [string, string] {
 }
 
 /** What a change must alter to be worth a reconcile: not the status, which the operator writes itself. */
+/** What a change must alter to enqueue; the cache keeps only the operator's own annotations (pause, a reconcile request, a sync period). */
 function fingerprintOf(resource: EniAttachment): string {
-  const { generation, deletionTimestamp, finalizers } = resource.metadata;
-  return JSON.stringify([generation, deletionTimestamp, finalizers]);
+  const { generation, deletionTimestamp, finalizers, annotations } = resource.metadata;
+  return JSON.stringify([generation, deletionTimestamp, finalizers, annotations]);
 }
 
 /** Deletions and detaches are served before routine work such as confirmation polls of attached resources. */

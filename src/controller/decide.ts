@@ -16,6 +16,7 @@ import {
 import { findCondition, type ConditionInput } from "./conditions.ts";
 import type { CallFailure, CallResult, Decision, DecisionInput } from "./decision.ts";
 import * as text from "./messages.ts";
+import { observeOnly } from "./observe-only.ts";
 import {
   contextOf,
   elapsedMs,
@@ -55,12 +56,17 @@ export function lifecycle(resource: EniAttachment): Lifecycle {
   const hasFinalizer = resource.metadata.finalizers?.includes(FINALIZER) ?? false;
   if (resource.metadata.deletionTimestamp) {
     if (!hasFinalizer) return "released";
-    return resource.spec.deletionPolicy === "Orphan" ? "orphan" : "reconcile";
+    // An observed interface was never the operator's to detach.
+    const letGo = resource.spec.deletionPolicy === "Orphan" || resource.spec.managementPolicy === "Observe";
+    return letGo ? "orphan" : "reconcile";
   }
   return hasFinalizer ? "reconcile" : "addFinalizer";
 }
 
 export function orphanedEvent(resource: EniAttachment): EventSpec {
+  if (resource.spec.managementPolicy === "Observe") {
+    return { type: "Normal", reason: "Released", message: text.released(resource) };
+  }
   return { type: "Normal", reason: "Orphaned", message: text.orphaned(resource) };
 }
 
@@ -68,6 +74,7 @@ const TRANSITION_STATES = new Set(["PENDING", "ATTACHING", "DETACHING", "DELETIN
 
 export function decide(input: DecisionInput): Decision {
   const ctx = contextOf(input);
+  if (input.resource.spec.managementPolicy === "Observe") return observeOnly(ctx);
   if (input.lastCall) return afterCall(ctx, input.lastCall, observedOf(input));
   if (!input.observed.ok) return observationFailed(ctx, input.observed.failure);
   return fromObservation(ctx, input.observed.eni);
@@ -99,7 +106,7 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
     const message = text.inState(networkInterfaceId, eni.state);
     if (state.kind === "accepted") return waiting(ctx, observed, message, confirmPollDelayMs(state.sinceMs));
     const transition = { state: eni.state, since: prev.transition?.since ?? input.now.toISOString() };
-    const pollMs = foreignTransitionPollMs(elapsedMs(transition.since, input.now));
+    const pollMs = foreignTransitionPollMs(elapsedMs(transition.since, input.now), input.syncPeriodMs);
     return waiting(ctx, { ...observed, transition }, message, pollMs);
   }
 
@@ -128,12 +135,13 @@ function fromObservation(ctx: Context, eni: EniObservation): Decision {
   }
 
   if (state.kind === "failed") {
-    if (state.errorClass === "InvalidRequest" && prev.observedGeneration === ctx.generation) {
+    const requested = input.reconcileRequested === true;
+    if (state.errorClass === "InvalidRequest" && prev.observedGeneration === ctx.generation && !requested) {
       return blocked(ctx, observed, state.operation);
     }
     const { nextAttemptTime } = state.operation;
     const retryAt = nextAttemptTime ? Date.parse(nextAttemptTime) : NaN;
-    const retryNow = state.errorClass === "Credentials" && input.credentialsChanged === true;
+    const retryNow = (state.errorClass === "Credentials" && input.credentialsChanged === true) || requested;
     if (nextAttemptTime && retryAt > input.now.getTime() && !retryNow) {
       return {
         step: { kind: "none" },
@@ -180,7 +188,9 @@ function settled(ctx: Context, observed: Observed): Decision {
       { type: "Synced", status: "True", reason: "Success", message: text.settledSynced(ctx.input.heldSecret) },
     ]),
     events,
-    next: ctx.deleting ? { kind: "waitForChange" } : { kind: "requeueAfter", ms: SETTLED_RECHECK_MS },
+    next: ctx.deleting
+      ? { kind: "waitForChange" }
+      : { kind: "requeueAfter", ms: ctx.input.syncPeriodMs ?? SETTLED_RECHECK_MS },
   };
 }
 

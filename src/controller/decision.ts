@@ -27,6 +27,10 @@ export interface DecisionInput {
   readonly credentialsChanged?: boolean;
   /** The credentials Secret is being deleted and kept for the resources naming it: what to say so. */
   readonly heldSecret?: string;
+  /** A reconcile-requested-at value not yet acknowledged: a failure waiting for its retry is retried now. */
+  readonly reconcileRequested?: boolean;
+  /** This resource's drift interval; default SETTLED_RECHECK_MS. */
+  readonly syncPeriodMs?: number;
   readonly now: Date;
   /** In [0, 1): spreads retries. */
   readonly jitter: number;

@@ -13,6 +13,11 @@ export function orphaned(resource: EniAttachment): string {
   return `deletionPolicy is Orphan: ${networkInterfaceId} is left as it is on ${instanceId}, no DetachNetworkInterface call was made`;
 }
 
+export function released(resource: EniAttachment): string {
+  const { networkInterfaceId } = resource.spec;
+  return `managementPolicy is Observe: ${networkInterfaceId} is left as ECM shows it, no DetachNetworkInterface call was made`;
+}
+
 export function inState(networkInterfaceId: string, state: string): string {
   return `ECM reports ${networkInterfaceId} as ${state}`;
 }

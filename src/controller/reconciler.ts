@@ -14,6 +14,9 @@ import type { CallResult, Decision, Next, Observed, Trigger } from "./decision.t
 import { duplicateClaim } from "./duplicate-claim.ts";
 import { keyFor, keyOf } from "./keys.ts";
 import { StaleReadGuard } from "./stale-read-guard.ts";
+import { SETTLED_RECHECK_MS } from "./backoff.ts";
+import { deletingWhilePaused, isPaused, pausedDecision, pendingReconcileRequest } from "./pause.ts";
+import { syncPeriodOf } from "./sync-period.ts";
 
 /** EniAttachment reads and writes on the API server. */
 export interface ResourceStore {
@@ -41,6 +44,8 @@ export interface ReconcilerDeps {
   readonly heldSecret?: (resource: EniAttachment) => string | undefined;
   /** The owner of the resource's ENI among all resources naming it (the index of the informer's cache). */
   readonly ownerOf?: (resource: EniAttachment) => EniAttachment | undefined;
+  /** The operator's --sync-period; a resource's annotation may override it. */
+  readonly syncPeriodMs?: number;
   readonly now?: () => Date;
   /** In [0, 1): spreads retries. */
   readonly jitter?: () => number;
@@ -97,12 +102,14 @@ export class Reconciler {
       case "released":
         this.forget(key);
         return WAIT;
-      case "orphan":
+      case "orphan": {
         this.forget(key);
-        await events.record(resource, orphanedEvent(resource));
+        const event = orphanedEvent(resource);
+        await events.record(resource, isPaused(resource) ? deletingWhilePaused(event) : event);
         this.guard.wrote(await resources.removeFinalizer(resource));
-        log.info("released without detaching (deletionPolicy Orphan)");
+        log.info("released without detaching (deletionPolicy Orphan or managementPolicy Observe)");
         return WAIT;
+      }
       case "addFinalizer":
         return this.apply(key, this.guard.wrote(await resources.addFinalizer(resource)), log, trigger);
       case "reconcile":
@@ -112,19 +119,43 @@ export class Reconciler {
 
   private async apply(key: string, resource: EniAttachment, log: Logger, trigger: Trigger): Promise<Next> {
     const { resources, events, calls } = this.deps;
+    if (isPaused(resource) && !resource.metadata.deletionTimestamp) {
+      calls.release(key);
+      const paused = (current: EniAttachment) =>
+        isPaused(current) && !current.metadata.deletionTimestamp ? pausedDecision(current, this.now()) : undefined;
+      const written = await this.writeStatus(resource, pausedDecision(resource, this.now()), paused);
+      if (!written) return AGAIN;
+      for (const event of written.decision.events) await events.record(written.current, event);
+      return written.decision.next;
+    }
     const source = this.deps.credentialsFor(resource);
-    const observed = await this.observe(resource, source, trigger.changed ? "now" : "soon");
+    const requested = pendingReconcileRequest(resource);
+    const observed = await this.observe(resource, source, trigger.changed || requested ? "now" : "soon");
     const jitter = this.jitter();
-    const decideFor = (current: EniAttachment, lastCall?: CallResult): Decision =>
-      decide({
+    const period = syncPeriodOf(resource, this.deps.syncPeriodMs ?? SETTLED_RECHECK_MS);
+    if ("invalid" in period && trigger.changed) log.warn(period.invalid);
+    const decideFor = (current: EniAttachment, lastCall?: CallResult): Decision => {
+      const handled = pendingReconcileRequest(current);
+      const decision = decide({
         resource: this.withUnwritten(key, current),
         observed,
         credentialsChanged: trigger.credentialsChanged,
         ...this.heldSecretOf(current),
+        reconcileRequested: handled !== undefined,
+        syncPeriodMs: period.ms,
         now: this.now(),
         jitter,
         ...(lastCall ? { lastCall } : {}),
       });
+      // The acknowledgement goes out in the same status write as what the fresh Describe showed.
+      const withAck =
+        handled === undefined
+          ? decision
+          : { ...decision, status: { ...decision.status, lastHandledReconcileAt: handled } };
+      return current.metadata.deletionTimestamp && isPaused(current)
+        ? { ...withAck, events: withAck.events.map(deletingWhilePaused) }
+        : withAck;
+    };
 
     let decision = decideFor(resource);
     let lastCall: CallResult | undefined;
@@ -171,6 +202,8 @@ export class Reconciler {
 
   /** The owner of the resource's ENI as namespace/name, when it is another resource. */
   private otherOwner(resource: EniAttachment): string | undefined {
+    // An observer makes no mutating call, so it never stands aside for an owner.
+    if (resource.spec.managementPolicy === "Observe") return undefined;
     const owner = this.deps.ownerOf?.(resource);
     return owner && keyOf(owner) !== keyOf(resource) ? keyOf(owner) : undefined;
   }

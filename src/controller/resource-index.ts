@@ -18,7 +18,8 @@ export interface IndexChange {
 }
 
 interface Entry {
-  readonly eni: string;
+  /** Undefined for an observer (managementPolicy Observe): it never owns an ENI and never blocks an owner. */
+  readonly eni: string | undefined;
   readonly secret: string | undefined;
 }
 
@@ -77,9 +78,11 @@ export class ResourceIndex {
 
   private add(key: string, resource: EniAttachment, entry: Entry): void {
     this.entries.set(key, entry);
-    const claimants = this.byEni.get(entry.eni) ?? new Map<string, EniAttachment>();
-    claimants.set(key, resource);
-    this.byEni.set(entry.eni, claimants);
+    if (entry.eni !== undefined) {
+      const claimants = this.byEni.get(entry.eni) ?? new Map<string, EniAttachment>();
+      claimants.set(key, resource);
+      this.byEni.set(entry.eni, claimants);
+    }
     if (entry.secret === undefined) return;
     const namers = this.bySecret.get(entry.secret) ?? new Set<string>();
     namers.add(key);
@@ -88,9 +91,11 @@ export class ResourceIndex {
 
   private remove(key: string, entry: Entry): void {
     this.entries.delete(key);
-    const claimants = this.byEni.get(entry.eni);
-    claimants?.delete(key);
-    if (claimants?.size === 0) this.byEni.delete(entry.eni);
+    if (entry.eni !== undefined) {
+      const claimants = this.byEni.get(entry.eni);
+      claimants?.delete(key);
+      if (claimants?.size === 0) this.byEni.delete(entry.eni);
+    }
     if (entry.secret === undefined) return;
     const namers = this.bySecret.get(entry.secret);
     namers?.delete(key);
@@ -98,12 +103,12 @@ export class ResourceIndex {
   }
 }
 
-/** Every resource claims the ENI it names: one that would only observe it is to be left out of `eni` here. */
+/** A managing resource claims the ENI it names; an observer only reads it, so it claims nothing. */
 function entryOf(resource: EniAttachment): Entry {
-  const { ecmRegion, networkInterfaceId, credentialsSecretRef } = resource.spec;
+  const { ecmRegion, networkInterfaceId, credentialsSecretRef, managementPolicy } = resource.spec;
   const namespace = resource.metadata.namespace ?? "";
   return {
-    eni: eniKeyOf(ecmRegion, networkInterfaceId),
+    eni: managementPolicy === "Observe" ? undefined : eniKeyOf(ecmRegion, networkInterfaceId),
     secret: credentialsSecretRef ? secretKeyOf(namespace, credentialsSecretRef.name) : undefined,
   };
 }

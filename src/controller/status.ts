@@ -154,6 +154,7 @@ export function status(ctx: Context, parts: StatusParts, conditions?: readonly C
     ...(operation ? { operation } : {}),
     ...(parts.observation ? { observation: parts.observation } : {}),
     ...(parts.transition ? { transition: parts.transition } : {}),
+    ...(prev.lastHandledReconcileAt === undefined ? {} : { lastHandledReconcileAt: prev.lastHandledReconcileAt }),
     ...(conditions
       ? { conditions: buildConditions(prev.conditions, conditions, ctx.generation, ctx.input.now) }
       : prev.conditions

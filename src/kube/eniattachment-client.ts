@@ -55,8 +55,16 @@ export class EniAttachmentClient {
   }
 
   /** One page of the list the informer keeps, from the start or from the page before's continue token. */
-  async listPage(namespace: string | undefined, continueToken: string | undefined): Promise<ListPage> {
-    const page = { limit: LIST_PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) };
+  async listPage(
+    namespace: string | undefined,
+    continueToken: string | undefined,
+    labelSelector = "",
+  ): Promise<ListPage> {
+    const page = {
+      limit: LIST_PAGE_SIZE,
+      ...(continueToken ? { _continue: continueToken } : {}),
+      ...(labelSelector ? { labelSelector } : {}),
+    };
     const list = decode(
       ListPageSchema,
       await (namespace

@@ -36,6 +36,8 @@ export interface InformerOptions<T> {
   transform?: (object: T) => T;
   /** Told of each object the transform throws for, with how it was read; a warning is logged otherwise. */
   skipped?: (error: unknown, path: "watch" | "list", namespace: string | undefined, name: string) => void;
+  /** Only objects with these labels (a label selector); the list function must apply the same one. */
+  labelSelector?: string;
 }
 
 /**
@@ -99,6 +101,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly listFn: ListPageFn;
   private readonly transform: (object: T) => T;
   private readonly skipped: InformerOptions<T>["skipped"];
+  private readonly labelSelector: string;
   private readonly stream: WatchStream;
   private readonly random: () => number;
   private readonly logger: Logger;
@@ -118,6 +121,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.listFn = list;
     this.transform = options.transform ?? ((object) => object);
     this.skipped = options.skipped;
+    this.labelSelector = options.labelSelector ?? "";
     this.stream = options.watch ?? new Watch(kc);
     this.random = options.random ?? Math.random;
     this.logger = logger.child({ informer: path });
@@ -289,6 +293,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: WATCH_TIMEOUT_SECONDS,
+        ...(this.labelSelector ? { labelSelector: this.labelSelector } : {}),
       };
       armWatchdog();
       this.stream.watch(this.path, params, onEvent, done).then(

@@ -71,6 +71,7 @@ describe("the control API", () => {
       alreadyDetachedCode: "UnsupportedOperation.AttachmentNotFound",
       quotaPerSecond: 50,
       stsCredentialSeconds: 7200,
+      clockSkewMs: 0,
       describeLagMs: 0,
       describeLagShare: 1,
     });
@@ -82,6 +83,20 @@ describe("the control API", () => {
     await expect(emulator.control.settings({ quotaPerSecond: 0 })).rejects.toThrow(/HTTP 400/);
     await emulator.control.reset();
     expect(await emulator.control.settings()).toEqual(initial);
+  });
+
+  it("runs its clock skewed when told: its Date header shows it and signatures are judged by it", async () => {
+    const agent = loopbackAgent(emulator.port);
+    const client = ecmClient(agent);
+    await emulator.control.settings({ clockSkewMs: 6 * 60_000 });
+    const date = Date.parse((await fetch(emulator.url, { method: "POST", body: "{}" })).headers.get("date") ?? "");
+    expect(date - Date.now()).toBeGreaterThan(5 * 60_000);
+    expect((await sdkError(client.describe({ EcmRegion: REGION }))).code).toBe("AuthFailure.SignatureExpire");
+    await emulator.control.settings({ clockSkewMs: -4 * 60_000 });
+    await expect(client.describe({ EcmRegion: REGION })).resolves.toBeDefined();
+    await expect(emulator.control.settings({ clockSkewMs: 1.5 })).rejects.toThrow(/HTTP 400/);
+    agent.destroy();
+    await emulator.control.reset();
   });
 
   it("returns the journal after a sequence number, and forgets everything on reset", async () => {

@@ -131,6 +131,7 @@ function configOf(options: EmulatorOptions) {
       alreadyDetachedCode,
       quotaPerSecond,
       stsCredentialSeconds,
+      clockSkewMs: 0,
       describeLagMs,
       describeLagShare,
     },
@@ -149,7 +150,9 @@ async function serve(
   const path = queryStart === -1 ? target : target.slice(0, queryStart);
   const query = queryStart === -1 ? "" : target.slice(queryStart + 1);
   const body = await readBody(request);
-  const nowMs = Date.now();
+  const nowMs = Date.now() + emulator.settings.clockSkewMs;
+  // The emulator's clock, as a client reads a server's: the Date header of every answer.
+  response.setHeader("Date", new Date(nowMs).toUTCString());
 
   if (path.startsWith(CONTROL_PREFIX)) {
     const { status, body: answer } = handleControl(emulator, {

@@ -14,6 +14,8 @@ export interface Settings {
   quotaPerSecond: number;
   /** How long temporary credentials from AssumeRoleWithWebIdentity stay valid. */
   stsCredentialSeconds: number;
+  /** How far the emulator's clock is ahead of the machine's (negative: behind): signatures and Date headers use it. */
+  clockSkewMs: number;
   /**
    * Eventual consistency: for this long after an accepted Attach or Detach, DescribeNetworkInterfaces
    * may still show the ENI as it was before the call (0: never).
@@ -26,6 +28,7 @@ export interface Settings {
 export type SettingsPatch = Partial<Settings>;
 
 const MAX_DELAY_MS = 3_600_000;
+const MAX_SKEW_MS = 86_400_000;
 
 /** A patch from the control API's JSON; throws InvalidInput on a bad field. */
 export function parseSettingsPatch(json: JsonValue | undefined): SettingsPatch {
@@ -47,6 +50,12 @@ export function parseSettingsPatch(json: JsonValue | undefined): SettingsPatch {
           throw new InvalidInput(`${name} must be a positive integer`);
         }
         patch[name] = value;
+        break;
+      case "clockSkewMs":
+        if (typeof value !== "number" || !Number.isSafeInteger(value) || Math.abs(value) > MAX_SKEW_MS) {
+          throw new InvalidInput(`clockSkewMs must be an integer from -${MAX_SKEW_MS} to ${MAX_SKEW_MS}`);
+        }
+        patch.clockSkewMs = value;
         break;
       case "describeLagShare":
         if (typeof value !== "number" || !(value >= 0 && value <= 1)) {

@@ -15,7 +15,10 @@ describe("operator flags", () => {
       logLevel: "info",
       perResourceCredentials: false,
       metricsSecure: false,
+      syncPeriodMs: 300_000,
     });
+    expect(parseConfig(["--sync-period=1h30m"], {})).toMatchObject({ syncPeriodMs: 5_400_000 });
+    expect(parseConfig([], { SYNC_PERIOD: "30s" })).toMatchObject({ syncPeriodMs: 30_000 });
     expect(config !== "help" && config.ecmEndpoint.href).toBe("https://ecm.tencentcloudapi.com/");
     expect(config !== "help" && config.stsEndpoint.href).toBe("https://sts.tencentcloudapi.com/");
     const local = parseConfig([], { STS_ENDPOINT: "http://127.0.0.1:9000" });
@@ -79,6 +82,8 @@ describe("operator flags", () => {
     [["--leader-elect=maybe"], /--leader-elect must be true or false/],
     [["--per-resource-credentials=yes"], /--per-resource-credentials must be true or false/],
     [["--no-such-flag"], /Unknown option '--no-such-flag'/],
+    [["--sync-period=10s"], /--sync-period must be a duration of at least 30s, such as 90s, 5m or 1h, got "10s"/],
+    [["--sync-period=5"], /--sync-period must be a duration/],
   ])("refuses %j with a clear message", (argv, message) => {
     expect(() => parseConfig(argv, {})).toThrow(ConfigError);
     expect(() => parseConfig(argv, {})).toThrow(message);

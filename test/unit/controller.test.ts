@@ -148,6 +148,21 @@ describe("the controller", () => {
     await s.controller.stop(0);
   });
 
+  it("reconciles again when one of the operator's annotations changes (pause, reconcile request, sync period)", async () => {
+    const s = setup();
+    s.resources.emit(resource("a"), "add");
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    s.resources.emit(
+      resource("a", (x) => (x.metadata.annotations = { "ecm.eni-operator.io/reconcile-requested-at": "now" })),
+      "update",
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(2);
+    expect(s.reconciler.runs[1]?.changed).toBe(true);
+    await s.controller.stop(0);
+  });
+
   it("tells the reconciler of every change the informer caches, status-only ones and deletions too", () => {
     const s = setup();
     const at = (version: string) => (x: EniAttachment) => {

@@ -38,6 +38,20 @@ describe("the index of the informer's resources by ENI and by Secret", () => {
     expect(index.claimants("ap-ningbo-ecm", a.spec.networkInterfaceId)).toEqual([]);
   });
 
+  it("leaves observers out: an older resource with managementPolicy Observe neither owns the ENI nor blocks its owner", () => {
+    const index = new ResourceIndex();
+    const observer = eniAttachment().named("team-a", "watcher").createdSecondsAgo(120).build();
+    observer.spec.managementPolicy = "Observe";
+    const manager = eniAttachment().named("team-b", "manager").createdSecondsAgo(10).build();
+    for (const r of [observer, manager]) index.update(r, "add");
+    expect(keys(index.claimants(REGION, manager.spec.networkInterfaceId))).toEqual(["team-b/manager"]);
+    // Handed over to Manage, it claims the ENI and, being older, owns it: the manager is told at once.
+    const adopted = { ...observer, spec: { ...observer.spec, managementPolicy: "Manage" as const } };
+    expect(keys(index.update(adopted, "update").newOwners)).toEqual(["team-b/manager"]);
+    const owner = ownerOf(index.claimants(REGION, manager.spec.networkInterfaceId));
+    expect(owner && keyOf(owner)).toBe("team-a/watcher");
+  });
+
   it("names the claimants to reconcile at once when the owner leaves, and none when a newer one leaves", () => {
     const index = new ResourceIndex();
     const a = eniAttachment().named("team-a", "a").createdSecondsAgo(60).build();

@@ -82,6 +82,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - --ecm-qps={{ .Values.ecm.qps }}
 - --ecm-burst={{ .Values.ecm.burst }}
 - --max-concurrent-reconciles={{ .Values.maxConcurrentReconciles }}
+- --sync-period={{ .Values.syncPeriod }}
 - --per-resource-credentials={{ .Values.perResourceCredentials.enabled }}
 {{- if .Values.credentials.allowedNamespaces }}
 - --operator-credentials-namespaces={{ join "," .Values.credentials.allowedNamespaces }}
