@@ -34,12 +34,14 @@ describe("the npm package", () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it("packs (building the bundle first) and installs into an empty directory, where eni-operator runs", async () => {
+  it("packs (building the bundle first) and installs into an empty directory, where eni-operator and kubectl-eni run", async () => {
     const packed = await run("npm", ["pack", "--pack-destination", work, "--json"], ROOT);
     expect(packed.code).toBe(0);
     const [manifest] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     const files = (manifest?.files ?? []).map((file) => file.path);
-    expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/main.js"]));
+    expect(files).toEqual(
+      expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/main.js", "dist/kubectl-eni.js"]),
+    );
     expect(files.some((path) => path.startsWith("crds/"))).toBe(true);
     expect(files.filter((path) => /^(src|test|deploy)\//.test(path) || path.endsWith(".ts"))).toEqual([]);
 
@@ -70,6 +72,16 @@ describe("the npm package", () => {
     const badFlag = await run(bin, ["--no-such-flag"], clean);
     expect(badFlag.code).not.toBe(0);
     expect(badFlag.stderr).toContain("--no-such-flag");
+
+    // The kubectl plugin, found by kubectl on the PATH as `kubectl eni`.
+    expect(await readdir(join(clean, "node_modules", ".bin"))).toContain("kubectl-eni");
+    const plugin = join(clean, "node_modules", ".bin", "kubectl-eni");
+    const pluginHelp = await run(plugin, ["--help"], clean);
+    expect(pluginHelp.code).toBe(0);
+    expect(pluginHelp.stdout).toContain("Usage: kubectl eni COMMAND");
+    const noCluster = await run(plugin, ["status", "default/web", "--kubeconfig", join(clean, "missing")], clean);
+    expect(noCluster.code).toBe(1);
+    expect(noCluster.stderr).toContain("kubectl eni status:");
   }, 600_000);
 });
 
