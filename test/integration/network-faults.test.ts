@@ -54,18 +54,22 @@ async function expectDetachedOnce(s: Scenario, first: number, count: number): Pr
 
 /** A scenario whose operator reaches the API server and ECM through the fault bed. */
 function faultScenario(prefix: string, leaderElect = false) {
-  const bed: { faults?: FaultBed; api?: Route; s?: Scenario } = {};
+  const bed: { faults?: FaultBed; api?: Route; ecm?: Route; s?: Scenario } = {};
   beforeAll(async () => {
     const faults = await startFaultBed();
     bed.faults = faults;
     const api = await faults.route("api", hostPort(inject("apiServerUrl")));
     bed.api = api;
     bed.s = await startScenario(prefix, {
-      prepare: async (namespace, emulatorUrl) => ({
-        kubeconfig: await proxiedKubeconfig(inject("kubeconfigPath"), api.address),
-        operatorArgs: leaderElect ? ["--leader-elect", `--leader-election-namespace=${namespace}`] : [],
-        ecmEndpoint: `http://${(await faults.route("ecm", hostPort(emulatorUrl))).address}`,
-      }),
+      prepare: async (namespace, emulatorUrl) => {
+        const ecm = await faults.route("ecm", hostPort(emulatorUrl));
+        bed.ecm = ecm;
+        return {
+          kubeconfig: await proxiedKubeconfig(inject("kubeconfigPath"), api.address),
+          operatorArgs: leaderElect ? ["--leader-elect", `--leader-election-namespace=${namespace}`] : [],
+          ecmEndpoint: `http://${ecm.address}`,
+        };
+      },
     });
   });
   afterAll(async () => {
@@ -85,6 +89,9 @@ function faultScenario(prefix: string, leaderElect = false) {
     },
     get api() {
       return need(bed.api);
+    },
+    get ecm() {
+      return need(bed.ecm);
     },
   };
 }
@@ -170,6 +177,10 @@ describe("one new connection in ten reset", () => {
     const names = await seed(s, "reset", 40, 6, false);
     for (const name of names) await s.delete(name);
     await waitFor(() => s.empty(), 120_000);
+    console.log(
+      `resets on one connection in ten: the operator opened ${bed.api.silencer.connections().accepted} connections ` +
+        `to the API server and ${bed.ecm.silencer.connections().accepted} to ECM meanwhile`,
+    );
     await expectDetachedOnce(s, 40, 6);
   });
 });
