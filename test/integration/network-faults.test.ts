@@ -73,8 +73,11 @@ function faultScenario(prefix: string, leaderElect = false) {
     });
   });
   afterAll(async () => {
-    await bed.s?.close();
-    await bed.faults?.close();
+    try {
+      await bed.s?.close();
+    } finally {
+      await bed.faults?.close();
+    }
   });
   const need = <T>(value: T | undefined): T => {
     if (value === undefined) throw new Error(`${prefix}: the fault bed is not up`);
