@@ -20,11 +20,11 @@ function sameTls(a: Tls, b: Tls): boolean {
  * One pool of connections to the API server: HTTP/2 where the server offers it, each connection
  * health-checked by PING, every request under its deadline (request-deadlines.ts).
  */
-export function apiConnectionPool(connect: ConnectionOptions): Dispatcher {
+export function apiConnectionPool(connect: ConnectionOptions, pingIntervalMs = API_PING_INTERVAL_MS): Dispatcher {
   const agent = new Agent({
     connect: { timeout: API_CONNECT_TIMEOUT_MS, ...connect },
     allowH2: true,
-    h2Options: { pingInterval: API_PING_INTERVAL_MS },
+    h2Options: { pingInterval: pingIntervalMs },
     keepAliveTimeout: API_IDLE_MS,
     keepAliveMaxTimeout: API_IDLE_MS,
   });

@@ -15,7 +15,7 @@ const USAGE = `Usage: npm run bench -- [--quick] [--latency N] [--bulk N] [--ado
   --adoption N,...   new resources adopted by a starting operator, one run per size; the largest is
                      then restarted (default 1000,5000,10000; --quick 200)
   --two-accounts N   deletions at once split across two accounts (default 1000; --quick 100)
-  --silent N         trials of the API server's open connections going silent (default 10; --quick 10)
+  --silent N         trials of the API server's open connections going silent (default 10; --quick 3)
   --idle-seconds S   how long idle CPU is measured (default 20; --quick 5)
 A size of 0 skips its phase.`;
 
@@ -49,7 +49,7 @@ function options() {
     bulk: one("bulk", 1000, 100),
     adoption: sizes(values.adoption ?? (quick ? "200" : "1000,5000,10000"), "adoption").sort((a, b) => a - b),
     twoAccounts: one("two-accounts", 1000, 100),
-    silent: one("silent", 10, 10),
+    silent: one("silent", 10, 3),
     idleMs: (sizes(values["idle-seconds"] ?? (quick ? "5" : "20"), "idle-seconds")[0] ?? 20) * 1000,
   };
 }

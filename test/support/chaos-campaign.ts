@@ -266,9 +266,10 @@ export async function runCampaign(options: CampaignOptions, log: (line: string) 
     for (;;) {
       await readJournal();
       const next = events[0];
-      // A process started during a partition could not get ready: kills and restarts wait for its end.
-      const deferred =
-        next !== undefined && (next.kind === "kill" || next.kind === "apiserver") && ongoing.has("partition");
+      // Network faults take turns, each with its own share of the time; a process started during a
+      // partition could not get ready, so kills and restarts wait for its end.
+      const restart = next?.kind === "kill" || next?.kind === "apiserver";
+      const deferred = next !== undefined && (restart ? ongoing.has("partition") : ongoing.size > 0);
       if (next !== undefined && !deferred && detached() >= next.after) {
         events.shift();
         if (next.kind !== "kill" && next.kind !== "apiserver") {

@@ -19,14 +19,15 @@ export interface SilencingProxy {
   silenceAll(): void;
   /** New flows are forwarded again; silenced ones stay silent, as a dropped flow never comes back. */
   heal(): void;
-  /** How many connections the proxy accepted, and how many of them are open. */
-  connections(): { accepted: number; open: number };
+  /** How many connections the proxy accepted, how many of them are open, and how many the far side reset. */
+  connections(): { accepted: number; open: number; reset: number };
   close(): Promise<void>;
 }
 
 export async function startSilencingProxy(target: { host: string; port: number }): Promise<SilencingProxy> {
   const flows = new Set<Flow>();
   let accepted = 0;
+  let reset = 0;
   let silenceNew = false;
   const server = net.createServer((client) => {
     accepted += 1;
@@ -47,7 +48,11 @@ export async function startSilencingProxy(target: { host: string; port: number }
     // A silent flow hides the far side's close as it hides its bytes: only the near side's own close
     // (the client giving up) ends it.
     client.on("close", end).on("error", end);
-    upstream.on("error", () => (flow.silent ? upstream.destroy() : end()));
+    upstream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ECONNRESET") reset += 1;
+      if (flow.silent) upstream.destroy();
+      else end();
+    });
     upstream.on("close", () => {
       if (!flow.silent) end();
     });
@@ -75,7 +80,7 @@ export async function startSilencingProxy(target: { host: string; port: number }
     heal: () => {
       silenceNew = false;
     },
-    connections: () => ({ accepted, open: flows.size }),
+    connections: () => ({ accepted, open: flows.size, reset }),
     close: async () => {
       for (const flow of flows) {
         flow.client.destroy();

@@ -42,9 +42,12 @@ async function toxiproxyBinary(): Promise<string> {
 
 export async function startToxiproxy(): Promise<Toxiproxy> {
   const [apiPort] = await freePorts(1);
-  const child = spawn(await toxiproxyBinary(), ["-host", "127.0.0.1", "-port", String(apiPort)], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  // Under setpriv --pdeathsig, as the control plane's servers: it dies with the test process however that ends.
+  const child = spawn(
+    "/usr/bin/setpriv",
+    ["--pdeathsig", "KILL", "--", await toxiproxyBinary(), "-host", "127.0.0.1", "-port", String(apiPort)],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4_000)));
   const kill = (): void => {

@@ -37,6 +37,14 @@ describe("the control plane's binaries", () => {
     expect(result).toMatchObject({ code: 0, stdout: "kube-controller-manager=/bin/true\n" });
   });
 
+  it("uses TEST_ASSET_TOXIPROXY_SERVER for the network-fault proxy", async () => {
+    const result = await build(["toxiproxy-server"], {
+      TEST_ASSET_TOXIPROXY_SERVER: "/bin/true",
+      ENI_OPERATOR_CACHE: cache,
+    });
+    expect(result).toMatchObject({ code: 0, stdout: "toxiproxy-server=/bin/true\n" });
+  });
+
   it("fails, naming the variable, when TEST_ASSET_* names no executable", async () => {
     const result = await build(["etcd"], { TEST_ASSET_ETCD: "/nonexistent/etcd", ENI_OPERATOR_CACHE: cache });
     expect(result.code).not.toBe(0);

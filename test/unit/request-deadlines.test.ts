@@ -1,8 +1,12 @@
 import { createServer, request as httpRequest, type Server, type ServerResponse } from "node:http";
+import { createSecureServer } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { agentFor } from "../../src/ecm/endpoint.ts";
+import { selfSignedCertificate } from "../../src/observability/self-signed.ts";
+import { waitFor } from "../support/operator.ts";
+import { startSilencingProxy } from "../support/silencing-proxy.ts";
 import { apiConnectionPool } from "../../src/kube/pooled-kubeconfig.ts";
 import { DEFAULT_TIMINGS } from "../../src/kube/leader-election.ts";
 import { API_DEADLINES, API_PING_INTERVAL_MS, apiRequestKind } from "../../src/kube/request-deadlines.ts";
@@ -119,5 +123,30 @@ describe("a request that misses its deadline", () => {
     expect(await get()).toBe("1");
     expect(bed?.sockets.map((socket) => socket.destroyed)).toEqual([true, false]);
     agent.destroy();
+  });
+});
+
+describe("an HTTP/2 connection to the API server that goes silent", () => {
+  it("is dropped by its unanswered PING, with no request on it, and the next request opens a new one", async () => {
+    const { cert, key } = await selfSignedCertificate(["localhost"]);
+    const server = createSecureServer({ cert, key }, (_req, res) => res.end("ok"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const proxy = await startSilencingProxy({ host: "127.0.0.1", port: (server.address() as AddressInfo).port });
+    const pool = apiConnectionPool({ rejectUnauthorized: false }, 200);
+    const url = `https://${proxy.address}/apis/ecm.eni-operator.io/v1/namespaces/a/eniattachments/x`;
+    try {
+      const first = await request(url, { dispatcher: pool });
+      expect(await first.body.text()).toBe("ok");
+      proxy.silenceExisting();
+      // Within two PING intervals: the first PING goes unanswered, the second finds it so and drops the connection.
+      await waitFor(() => proxy.connections().open === 0, 10_000, 20);
+      const after = await request(url, { dispatcher: pool });
+      expect(await after.body.text()).toBe("ok");
+      expect(proxy.connections()).toMatchObject({ accepted: 2, open: 1 });
+    } finally {
+      await pool.destroy();
+      await proxy.close();
+      server.close();
+    }
   });
 });
