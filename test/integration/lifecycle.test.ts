@@ -78,7 +78,7 @@ describe("attaching, detaching and deleting", () => {
     expect(events).toMatch(new RegExp(`Detached.*${detach?.requestId ?? "missing"}`));
     const table = await kubectl(["get", "enia", "to-detach", "-n", s.namespace]);
     expect(table.stdout).toMatch(
-      /NAME\s+ENI\s+INSTANCE\s+REGION\s+DESIRED\s+PHASE\s+REASON\s+REQUEST-ID\s+ERROR\s+DESCRIBE-ERROR\s+AGE/,
+      /NAME\s+ENI\s+INSTANCE\s+REGION\s+DESIRED\s+PHASE\s+REASON\s+REQUEST-ID\s+ERROR\s+DESCRIBE-ERROR\s+PAUSED\s+AGE/,
     );
     expect(table.stdout).toContain(detach?.requestId);
     await s.emulator.control.settings({ detachDelayMs: 200 });

@@ -8,7 +8,7 @@ import { DEFAULT_REGIONS } from "../emulator/regions.ts";
 import { kubectl, testNamespace, type TestNamespace } from "../support/cluster.ts";
 
 const VALID = { networkInterfaceId: "eni-m6dyj72l", instanceId: "ein-hcs7jkg4", ecmRegion: "ap-xian-ecm" } as const;
-const DEFAULTS = { desiredState: "Attached", deletionPolicy: "Detach" } as const;
+const DEFAULTS = { desiredState: "Attached", deletionPolicy: "Detach", managementPolicy: "Manage" } as const;
 
 // The schema's own words, as kubectl prints them.
 const ENI_RULE = "must be 'eni-' followed by 8 lower-case letters or digits, for example eni-m6dyj72l";
@@ -287,18 +287,20 @@ describe("kubectl apply of a valid EniAttachment", () => {
       stored: { ...VALID, instanceId: "ins-11221122", ecmRegion: "ap-ningbo-ecm-ct2", ...DEFAULTS },
     },
     {
-      what: "every optional field: Detached, Orphan and credentialsSecretRef 'ecm-credentials'",
+      what: "every optional field: Detached, Orphan, Observe and credentialsSecretRef 'ecm-credentials'",
       name: "everything",
       spec: {
         ...VALID,
         desiredState: "Detached",
         deletionPolicy: "Orphan",
+        managementPolicy: "Observe",
         credentialsSecretRef: { name: "ecm-credentials" },
       },
       stored: {
         ...VALID,
         desiredState: "Detached",
         deletionPolicy: "Orphan",
+        managementPolicy: "Observe",
         credentialsSecretRef: { name: "ecm-credentials" },
       },
     },
@@ -348,10 +350,10 @@ describe("kubectl apply of a valid EniAttachment", () => {
     );
   });
 
-  it("accepts changes to desiredState and deletionPolicy, and re-applying the same manifest", async () => {
+  it("accepts changes to desiredState, deletionPolicy and managementPolicy, and re-applying the same manifest", async () => {
     const first = await apply(ns.name, manifest("mutable", VALID));
     expect(first.code).toBe(0);
-    const changed = { ...VALID, desiredState: "Detached", deletionPolicy: "Orphan" };
+    const changed = { ...VALID, desiredState: "Detached", deletionPolicy: "Orphan", managementPolicy: "Observe" };
     const update = await apply(ns.name, manifest("mutable", changed));
     expect(update.stderr).toBe("");
     expect(update.code).toBe(0);
