@@ -14,17 +14,32 @@ import { FencedOffError, type Fence } from "../api/fence.ts";
 export function fenceConnections(agent: Agent, fence: Fence): Agent {
   const open = agent.createConnection.bind(agent);
   agent.createConnection = (options, ready) => {
-    const socket = open(options);
-    if (!socket || !ready) return socket;
-    whenOpen(socket, (error) => {
-      if (!error && !fence()) error = new FencedOffError("ECM request");
-      if (!error) {
-        ready(null, socket);
+    if (!ready) return open(options);
+    // The connection comes back either at once or through the callback (a proxy tunnel, say); a default
+    // agent also fires the callback as its connect listener, with no arguments: only the first counts.
+    let handed = false;
+    const handOver = (err: Error | null | undefined, socket?: Duplex) => {
+      if (handed || (!err && !socket)) return;
+      handed = true;
+      if (err || !socket) {
+        // The agent reads only the error then; its callback's type still wants a stream.
+        const none = socket ?? new Socket();
+        none.destroy();
+        ready(err ?? new Error("no connection"), none);
         return;
       }
-      socket.destroy();
-      ready(error, socket);
-    });
+      whenOpen(socket, (error) => {
+        if (!error && !fence()) error = new FencedOffError("ECM request");
+        if (!error) {
+          ready(null, socket);
+          return;
+        }
+        socket.destroy();
+        ready(error, socket);
+      });
+    };
+    const socket = open(options, handOver);
+    if (socket) handOver(null, socket);
     return undefined;
   };
   return agent;

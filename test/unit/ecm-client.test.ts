@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { request as httpRequest, Agent } from "node:http";
@@ -222,6 +222,42 @@ describe("the ECM client", () => {
       // The request is written; its connection is still opening.
       open = false;
       expect(await sent).toBeInstanceOf(FencedOffError);
+      expect(received).toEqual([]);
+      agent.destroy();
+    });
+  });
+
+  describe("with a connection handed back through the callback, as a proxy tunnel does", () => {
+    const tunnelling = () => {
+      const agent = new Agent({ keepAlive: true });
+      agent.createConnection = (_options, done) => {
+        setImmediate(() => {
+          const socket = connect({ host: "127.0.0.1", port });
+          socket.once("connect", () => done?.(null, socket));
+        });
+        return undefined;
+      };
+      return agent;
+    };
+    const post = (agent: Agent) =>
+      new Promise<unknown>((resolve) => {
+        const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path: "/", agent }, resolve);
+        req.on("error", resolve);
+        req.end("{}");
+      });
+
+    it("sends the request while the fence holds", async () => {
+      answers.push(envelope({ RequestId: "req-tunnel" }));
+      const agent = fenceConnections(tunnelling(), () => true);
+      const answer = await post(agent);
+      expect(answer).not.toBeInstanceOf(Error);
+      expect(received).toHaveLength(1);
+      agent.destroy();
+    });
+
+    it("sends nothing once the fence is closed", async () => {
+      const agent = fenceConnections(tunnelling(), () => false);
+      expect(await post(agent)).toBeInstanceOf(FencedOffError);
       expect(received).toEqual([]);
       agent.destroy();
     });
