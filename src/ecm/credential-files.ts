@@ -9,14 +9,18 @@ export const CREDENTIAL_FILES_MAX_AGE_MS = 10_000;
 /**
  * The operator's own credentials from a directory: files `secretId`, `secretKey` and optional `token`,
  * as a mounted Secret lays them out. The kubelet replaces a mounted Secret's files in place (it swaps
- * the `..data` symlink), so the directory is watched: after any change in it the next call reads the
- * files again, and a rotated key is used without a restart.
+ * the `..data` symlink), so the directory is watched, and read again every `maxAgeMs` in case the watch
+ * missed it: a rotated key is used without a restart, and listeners hear of it as soon as it is seen,
+ * whichever way, even while no call reads the files (every resource waiting on a slow retry, say).
  */
 export class CredentialFiles {
   private readonly dir: string;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
   private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Rechecks run one after another, so each compares with what the one before it read. */
+  private checking: Promise<void> = Promise.resolve();
   private cached: { credential: EcmCredential; readAt: number } | undefined;
   private readonly listeners: (() => void)[] = [];
 
@@ -50,6 +54,28 @@ export class CredentialFiles {
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Reads the files now; listeners are told when the credential differs from the one last read. */
+  private recheck(): Promise<void> {
+    this.checking = this.checking.then(() => this.compare());
+    return this.checking;
+  }
+
+  private async compare(): Promise<void> {
+    const before = this.cached?.credential;
+    this.cached = undefined;
+    let after: EcmCredential;
+    try {
+      after = await this.read();
+    } catch {
+      // A half-written directory is read again at the next event or tick; calls meanwhile report it.
+      return;
+    }
+    if (before === undefined || JSON.stringify(before) === JSON.stringify(after)) return;
+    for (const listener of this.listeners) listener();
   }
 
   private async file(name: string): Promise<string | undefined> {
@@ -62,14 +88,14 @@ export class CredentialFiles {
   }
 
   private watchOnce(): void {
+    this.timer ??= setInterval(() => void this.recheck(), this.maxAgeMs).unref();
     if (this.watcher) return;
     try {
-      this.watcher = watch(this.dir, { persistent: false }, () => {
-        this.cached = undefined;
-        for (const listener of this.listeners) listener();
+      this.watcher = watch(this.dir, { persistent: false }, () => void this.recheck());
+      this.watcher.on("error", () => {
+        this.watcher?.close();
+        this.watcher = undefined;
       });
-      // A directory that goes away ends the watch; the age limit still brings new files in.
-      this.watcher.on("error", () => this.close());
     } catch {
       // No such directory yet: read() says so, and the next call tries to watch again.
     }
