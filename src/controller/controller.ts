@@ -157,27 +157,25 @@ export class Controller {
 
   /** A changed Secret retries at once the resources whose credentials it holds. */
   private onSecret(secret: V1Secret): void {
-    if (!this.leading) return;
     const { namespace, name } = secret.metadata ?? {};
-    for (const informer of this.options.informers) {
-      for (const resource of informer.list()) {
-        if (resource.metadata.namespace === namespace && resource.spec.credentialsSecretRef?.name === name) {
-          this.credentialsChanged.add(keyOf(resource));
-          this.enqueue(resource);
-        }
-      }
-    }
+    this.retryCredentials(
+      (resource) => resource.metadata.namespace === namespace && resource.spec.credentialsSecretRef?.name === name,
+    );
   }
 
   /** The operator's own credentials changed: the resources using them that fail on credentials retry at once. */
   operatorCredentialsChanged(): void {
+    this.retryCredentials((resource) => !resource.spec.credentialsSecretRef && failingOnCredentials(resource));
+  }
+
+  /** Queues the cached resources whose credentials changed, so a credentials failure is retried now. */
+  private retryCredentials(changedFor: (resource: EniAttachment) => boolean): void {
     if (!this.leading) return;
     for (const informer of this.options.informers) {
       for (const resource of informer.list()) {
-        if (!resource.spec.credentialsSecretRef && failingOnCredentials(resource)) {
-          this.credentialsChanged.add(keyOf(resource));
-          this.enqueue(resource);
-        }
+        if (!changedFor(resource)) continue;
+        this.credentialsChanged.add(keyOf(resource));
+        this.enqueue(resource);
       }
     }
   }
