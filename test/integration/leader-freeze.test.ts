@@ -1,10 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { CustomObjectsApi } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type EniAttachment } from "../../src/api/eniattachment.ts";
-import { auditLogPath } from "../controlplane/kube-apiserver.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GROUP, PLURAL, VERSION } from "../../src/api/eniattachment.ts";
 import { startEmulator, type RunningEmulator } from "../emulator/server.ts";
 import { adminKubeConfig, testNamespace, userKubeconfig, type TestNamespace } from "../support/cluster.ts";
+import { auditedIn, createAttached, leaderSince } from "../support/leader-handover.ts";
 import { startOperator, waitFor, type RunningOperator } from "../support/operator.ts";
 import { REGION, eniId, instanceId } from "../support/scenario.ts";
 
@@ -16,14 +15,6 @@ const ACCOUNTS = {
   old: { secretId: "AKIDfreezeOLD000000000000000000000000", secretKey: "freezeOldSecretKey00000000000000" },
   new: { secretId: "AKIDfreezeNEW000000000000000000000000", secretKey: "freezeNewSecretKey00000000000000" },
 };
-
-interface AuditEvent {
-  user: { username: string };
-  verb: string;
-  objectRef?: { resource?: string; namespace?: string };
-  requestReceivedTimestamp: string;
-  responseStatus?: { code?: number };
-}
 
 describe("a leader frozen past its lease", () => {
   let ns: TestNamespace;
@@ -47,11 +38,6 @@ describe("a leader frozen past its lease", () => {
       credentials: ACCOUNTS[name],
       extraArgs: ["--leader-elect", `--leader-election-namespace=${ns.name}`, `--leader-election-id=${LEASE}`],
     });
-  const leaderSince = (replica: RunningOperator) => {
-    const line = replica.logs.find((l) => l.msg === "became leader");
-    return typeof line?.["time"] === "string" ? Date.parse(line["time"]) : undefined;
-  };
-
   it("makes no ECM call and no write after the new leader started, and exits non-zero", async () => {
     const api = adminKubeConfig().makeApiClient(CustomObjectsApi);
     const base = { group: GROUP, version: VERSION, plural: PLURAL, namespace: ns.name };
@@ -68,21 +54,7 @@ describe("a leader frozen past its lease", () => {
     await waitFor(() => leaderSince(old), 20_000);
     const next = await start("new");
     replicas.push(next);
-    await Promise.all(
-      names.map((name, i) =>
-        api.createNamespacedCustomObject({
-          ...base,
-          body: {
-            apiVersion: API_VERSION,
-            kind: KIND,
-            metadata: { name },
-            spec: { networkInterfaceId: eniId(500 + i), instanceId: instanceId(1), ecmRegion: REGION },
-          },
-        }),
-      ),
-    );
-    const list = async () => ((await api.listNamespacedCustomObject(base)) as { items: EniAttachment[] }).items;
-    await waitFor(async () => (await list()).every((r) => r.status?.phase === "Attached") || undefined, 60_000);
+    const list = await createAttached(api, ns.name, names, 500);
 
     // Deletions in flight: detaches queued at the quota, confirmations pending. Then the leader freezes.
     await Promise.all(names.map((name) => api.deleteNamespacedCustomObject({ ...base, name })));
@@ -100,11 +72,7 @@ describe("a leader frozen past its lease", () => {
     const byOldAfter = calls.filter((c) => c.secretId === ACCOUNTS.old.secretId && Date.parse(c.time) >= takenOverAt);
     const byOldBefore = calls.filter((c) => c.secretId === ACCOUNTS.old.secretId && Date.parse(c.time) < frozenAt);
     const byNew = calls.filter((c) => c.secretId === ACCOUNTS.new.secretId);
-    const audit = (await readFile(auditLogPath(inject("controlPlaneDir")), "utf8"))
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as AuditEvent)
-      .filter((event) => event.objectRef?.namespace === ns.name);
+    const audit = await auditedIn(ns.name);
     const writes = (user: string) => audit.filter((e) => e.user.username === user);
     // A request already on its way when the process froze (past the fence, in connection setup) reaches
     // the API server on resume; its resourceVersion guard refuses it. Only what the API server accepted

@@ -1,14 +1,13 @@
 // The leader's connections to the API server go silent (open ones and new ones) while the follower's
 // stay healthy: the follower takes over within the lease duration plus the renew deadline, and the old
 // leader, fenced, makes no ECM call and no accepted write after that, even once its network heals.
-import { readFile } from "node:fs/promises";
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type EniAttachment } from "../../src/api/eniattachment.ts";
-import { auditLogPath } from "../controlplane/kube-apiserver.ts";
+import { GROUP, PLURAL, VERSION } from "../../src/api/eniattachment.ts";
 import { startEmulator, type RunningEmulator } from "../emulator/server.ts";
 import { adminKubeConfig, testNamespace, userKubeconfig, type TestNamespace } from "../support/cluster.ts";
 import { duplicateDetaches, proxiedKubeconfig } from "../support/network-faults.ts";
+import { auditedIn, createAttached, leaderSince } from "../support/leader-handover.ts";
 import { startOperator, waitFor, type RunningOperator } from "../support/operator.ts";
 import { REGION, eniId, instanceId } from "../support/scenario.ts";
 import { startSilencingProxy, type SilencingProxy } from "../support/silencing-proxy.ts";
@@ -21,14 +20,6 @@ const ACCOUNTS = {
   old: { secretId: "AKIDnetOLD00000000000000000000000000", secretKey: "netOldSecretKey000000000000000000" },
   new: { secretId: "AKIDnetNEW00000000000000000000000000", secretKey: "netNewSecretKey000000000000000000" },
 };
-
-interface AuditEvent {
-  user: { username: string };
-  verb: string;
-  objectRef?: { namespace?: string };
-  requestReceivedTimestamp: string;
-  responseStatus?: { code?: number };
-}
 
 describe("a leader whose API server connections go silent while the follower's are fine", () => {
   let ns: TestNamespace;
@@ -60,11 +51,6 @@ describe("a leader whose API server connections go silent while the follower's a
     replicas.push(replica);
     return { replica, proxy };
   };
-  const leaderSince = (replica: RunningOperator) => {
-    const line = replica.logs.find((l) => l.msg === "became leader");
-    return typeof line?.["time"] === "string" ? Date.parse(line["time"]) : undefined;
-  };
-
   it("is replaced in time, and neither calls ECM nor writes after its fence, even once healed", async () => {
     const api = adminKubeConfig().makeApiClient(CustomObjectsApi);
     const base = { group: GROUP, version: VERSION, plural: PLURAL, namespace: ns.name };
@@ -79,21 +65,7 @@ describe("a leader whose API server connections go silent while the follower's a
     const old = await start("old");
     await waitFor(() => leaderSince(old.replica), 20_000);
     const follower = await start("new");
-    await Promise.all(
-      names.map((name, i) =>
-        api.createNamespacedCustomObject({
-          ...base,
-          body: {
-            apiVersion: API_VERSION,
-            kind: KIND,
-            metadata: { name },
-            spec: { networkInterfaceId: eniId(700 + i), instanceId: instanceId(1), ecmRegion: REGION },
-          },
-        }),
-      ),
-    );
-    const list = async () => ((await api.listNamespacedCustomObject(base)) as { items: EniAttachment[] }).items;
-    await waitFor(async () => (await list()).every((r) => r.status?.phase === "Attached") || undefined, 60_000);
+    const list = await createAttached(api, ns.name, names, 700);
 
     // Deletions in flight, then the leader's network goes silent, open connections and new ones.
     await Promise.all(names.map((name) => api.deleteNamespacedCustomObject({ ...base, name })));
@@ -109,11 +81,7 @@ describe("a leader whose API server connections go silent while the follower's a
 
     const calls = await emulator.control.calls();
     const byOldAfter = calls.filter((c) => c.secretId === ACCOUNTS.old.secretId && Date.parse(c.time) >= takenOverAt);
-    const audit = (await readFile(auditLogPath(inject("controlPlaneDir")), "utf8"))
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as AuditEvent)
-      .filter((event) => event.objectRef?.namespace === ns.name);
+    const audit = await auditedIn(ns.name);
     const oldWritesAfter = audit.filter(
       (e) =>
         e.user.username === "net-old" &&
