@@ -5,13 +5,15 @@ import { hostname } from "node:os";
 import type { Fence } from "./api/fence.ts";
 import { ConfigError, UNINSTALL_USAGE, USAGE, parseConfig, parseUninstallConfig, type Config } from "./config.ts";
 import { routeOf } from "./ecm/endpoint.ts";
-import { loadKubeConfig } from "./kube/kubeconfig.ts";
-import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
+import { KubeApi } from "./kube/api-client.ts";
+import { loadApiEndpoint } from "./kube/api-endpoint.ts";
+import { LeaderElector, kubeLeases } from "./kube/leader-election.ts";
+import { DEFAULT_TIMINGS } from "./kube/lease-timings.ts";
 import { podNamespace } from "./kube/pod-namespace.ts";
 import { createController } from "./operator.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { metricsRoutes, probeRoutes, serve } from "./observability/http-endpoints.ts";
-import { kubernetesGuard } from "./observability/metrics-auth.ts";
+import { kubernetesGuard } from "./kube/metrics-access.ts";
 import { selfSignedCertificate } from "./observability/self-signed.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { registerResourceGauges } from "./controller/resource-metrics.ts";
@@ -22,18 +24,18 @@ import { runTool } from "./cli/tools.ts";
 const SHUTDOWN_GRACE_MS = 20_000;
 
 async function run(config: Config, logger: Logger): Promise<void> {
-  const kc = loadKubeConfig(config.kubeconfig);
+  const api = new KubeApi(await loadApiEndpoint(config.kubeconfig));
   const metrics = new Metrics();
   let elector: LeaderElector | undefined;
   // With leader election, no ECM call and no write unless the lease is held and fresh.
   const fence: Fence = () => !config.leaderElect || (elector?.holdsLease ?? false);
-  const { controller, cachedResources } = createController(config, kc, logger, metrics, fence);
+  const { controller, cachedResources } = createController(config, api, logger, metrics, fence);
   registerResourceGauges(metrics.registry, cachedResources);
 
   const servers: Server[] = [];
   if (config.metricsBindAddress) {
     const secure = config.metricsSecure
-      ? { tls: await selfSignedCertificate([hostname(), "localhost"]), guard: kubernetesGuard(kc) }
+      ? { tls: await selfSignedCertificate([hostname(), "localhost"]), guard: kubernetesGuard(api) }
       : {};
     servers.push(await serve(config.metricsBindAddress, metricsRoutes(metrics.registry), secure));
   }
@@ -64,7 +66,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
   if (config.leaderElect) {
     const leaseName = config.leaderElectionId;
     metrics.leaderStatus.set({ name: leaseName }, 0);
-    elector = new LeaderElector(kc, {
+    elector = new LeaderElector(kubeLeases(api), {
       ...DEFAULT_TIMINGS,
       namespace: config.leaderElectionNamespace || podNamespace() || "default",
       name: leaseName,
@@ -124,14 +126,16 @@ function runUninstall(argv: readonly string[]): void {
   if (!config) return;
   const progress = (line: string) => process.stderr.write(`eni-operator uninstall: ${line}\n`);
   const logger = createLogger(config.logLevel);
-  uninstall(config, loadKubeConfig(config.kubeconfig), logger, progress).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      logger.fatal({ err }, "eni-operator uninstall failed");
-      progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
+  loadApiEndpoint(config.kubeconfig)
+    .then((endpoint) => uninstall(config, new KubeApi(endpoint), logger, progress))
+    .then(
+      (code) => process.exit(code),
+      (err: unknown) => {
+        logger.fatal({ err }, "eni-operator uninstall failed");
+        progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
 }
 
 /** The parsed command line; for --help, the usage printed and undefined; for a bad flag, exit 2 with why. */

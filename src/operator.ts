@@ -1,4 +1,3 @@
-import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { cachedCopy, decodeEniAttachment, type EniAttachment } from "./api/eniattachment.ts";
 import type { Fence } from "./api/fence.ts";
 import type { Config } from "./config.ts";
@@ -13,6 +12,7 @@ import { DescribeBatcher } from "./ecm/describe-batcher.ts";
 import { CredentialFiles } from "./ecm/credential-files.ts";
 import { OperatorCredentials } from "./ecm/operator-credentials.ts";
 import { CREDENTIALS_FINALIZER, CredentialsFinalizer } from "./kube/credentials-finalizer.ts";
+import type { KubeApi } from "./kube/api-client.ts";
 import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
 import { EventRecorder } from "./kube/event-recorder.ts";
 import { ResilientInformer, findCached } from "./kube/informer.ts";
@@ -20,6 +20,8 @@ import type { ChangeHandler } from "./kube/informer.ts";
 import { SecretChangePoller, type SecretChanges } from "./kube/secret-change-poller.ts";
 import { resourceCredentials } from "./kube/secret-credentials.ts";
 import { SecretReader } from "./kube/secret-reader.ts";
+import { KubeSecrets, type Secret } from "./kube/secrets.ts";
+import { watchStream } from "./kube/watch-stream.ts";
 import { skipUndecodable } from "./kube/undecodable.ts";
 import type { Logger } from "./observability/logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
@@ -46,7 +48,7 @@ export interface OperatorParts {
  */
 export function createController(
   config: Config,
-  kc: KubeConfig,
+  api: KubeApi,
   logger: Logger,
   metrics: Metrics,
   fence: Fence,
@@ -63,12 +65,13 @@ export function createController(
     logger,
     fence,
   });
-  const client = new EniAttachmentClient(kc, fence);
+  const client = new EniAttachmentClient(api, fence);
+  const watch = watchStream(api);
   const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
   const informers = namespaces.map(
     (namespace) =>
       new ResilientInformer<EniAttachment>(
-        kc,
+        watch,
         EniAttachmentClient.path(namespace),
         (continueToken) => client.listPage(namespace, continueToken, labelSelector),
         logger,
@@ -79,14 +82,14 @@ export function createController(
         },
       ),
   );
-  const core = kc.makeApiClient(CoreV1Api);
+  const core = new KubeSecrets(api);
   const secrets = new SecretReader(core);
   const credentialFiles = config.credentialsDir === undefined ? undefined : new CredentialFiles(config.credentialsDir);
   const cachedResources = () => informers.flatMap((informer) => informer.list());
   const index = new ResourceIndex();
-  const events = new EventRecorder(kc, logger, metrics, fence);
+  const events = new EventRecorder(api, logger, metrics, fence);
   // Held Secrets seen being deleted: each resource naming one is reconciled, so its status says so.
-  const deletionHandlers: ChangeHandler<V1Secret>[] = [];
+  const deletionHandlers: ChangeHandler<Secret>[] = [];
   const deletions: SecretChanges = {
     synced: true,
     onChange: (handler) => deletionHandlers.push(handler),
@@ -146,7 +149,7 @@ export function createController(
 
 /** A held Secret's deletion was requested: one event on it and one on each resource naming it say which hold it. */
 async function tellDeletionWaits(
-  secret: V1Secret,
+  secret: Secret,
   index: ResourceIndex,
   events: EventRecorder,
   informers: readonly ResilientInformer<EniAttachment>[],

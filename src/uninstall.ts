@@ -1,12 +1,14 @@
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { monotonic } from "./api/clock.ts";
 import { currentFailure } from "./api/current-failure.ts";
-import { GROUP, PLURAL, VERSION, type EniAttachment } from "./api/eniattachment.ts";
-import { checkFence, type Fence } from "./api/fence.ts";
+import type { EniAttachment } from "./api/eniattachment.ts";
+import type { Fence } from "./api/fence.ts";
 import type { UninstallConfig } from "./config.ts";
 import { keyOf } from "./controller/keys.ts";
+import { CONTENT, type KubeApi } from "./kube/api-client.ts";
 import { isNotFound } from "./kube/api-errors.ts";
-import { DEFAULT_TIMINGS, LeaderElector } from "./kube/leader-election.ts";
+import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
+import { LeaderElector, kubeLeases } from "./kube/leader-election.ts";
+import { DEFAULT_TIMINGS } from "./kube/lease-timings.ts";
 import { podNamespace } from "./kube/pod-namespace.ts";
 import type { Logger } from "./observability/logger.ts";
 import { Metrics } from "./observability/metrics.ts";
@@ -41,14 +43,13 @@ async function waitUntil(check: () => boolean, timeoutMs: number, failure: strin
  */
 export async function uninstall(
   config: UninstallConfig,
-  kc: KubeConfig,
+  api: KubeApi,
   logger: Logger,
   progress: (line: string) => void,
 ): Promise<number> {
-  const api = kc.makeApiClient(CustomObjectsApi);
   let lost = false;
   const leaseNamespace = config.leaderElectionNamespace || podNamespace() || "default";
-  const elector = new LeaderElector(kc, {
+  const elector = new LeaderElector(kubeLeases(api), {
     ...DEFAULT_TIMINGS,
     namespace: leaseNamespace,
     name: config.leaderElectionId,
@@ -63,7 +64,7 @@ export async function uninstall(
     controller,
     cachedResources: resources,
     holds,
-  } = createController(config, kc, logger, new Metrics(), config.dryRun ? () => false : fence, config.labelSelector);
+  } = createController(config, api, logger, new Metrics(), config.dryRun ? () => false : fence, config.labelSelector);
   const scope = `${config.watchNamespaces.length > 0 ? `namespaces ${config.watchNamespaces.join(", ")}` : "all namespaces"}${config.labelSelector ? ` matching ${config.labelSelector}` : ""}`;
   await controller.startInformers();
   if (config.dryRun) {
@@ -90,7 +91,7 @@ export async function uninstall(
 
 async function releaseAll(
   config: UninstallConfig,
-  api: CustomObjectsApi,
+  api: KubeApi,
   controller: ReturnType<typeof createController>["controller"],
   resources: () => readonly EniAttachment[],
   fence: Fence,
@@ -146,23 +147,24 @@ async function releaseAll(
  * finalizer holds the resource for the controller. Both writes are fenced by the Lease.
  */
 async function release(
-  api: CustomObjectsApi,
+  api: KubeApi,
   resource: EniAttachment,
   policy: UninstallConfig["policy"],
   fence: Fence,
 ): Promise<void> {
   const { namespace = "", name = "" } = resource.metadata;
+  const path = `${EniAttachmentClient.path(namespace)}/${encodeURIComponent(name)}`;
   try {
     if (!resource.metadata.deletionTimestamp) {
-      checkFence(fence, "EniAttachment delete");
-      await api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
+      await api.request("DELETE", path, { fence, what: "EniAttachment delete" });
     }
     if (resource.spec.deletionPolicy !== policy) {
-      checkFence(fence, "deletionPolicy patch");
-      await api.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec: { deletionPolicy: policy } } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      );
+      await api.request("PATCH", path, {
+        body: { spec: { deletionPolicy: policy } },
+        contentType: CONTENT.mergePatch,
+        fence,
+        what: "deletionPolicy patch",
+      });
     }
   } catch (error) {
     if (!isNotFound(error)) throw error;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { V1Secret } from "@kubernetes/client-node";
+import type { Secret } from "../kube/secrets.ts";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import type { ChangeHandler, ChangeKind } from "../kube/informer.ts";
 import type { SecretChanges } from "../kube/secret-change-poller.ts";
@@ -156,7 +156,7 @@ export class Controller {
   }
 
   /** A changed Secret retries at once the resources whose credentials it holds. */
-  private onSecret(secret: V1Secret): void {
+  private onSecret(secret: Secret): void {
     const { namespace, name } = secret.metadata ?? {};
     this.retryCredentials(
       (resource) => resource.metadata.namespace === namespace && resource.spec.credentialsSecretRef?.name === name,

@@ -1,10 +1,13 @@
-import { ApiException } from "@kubernetes/client-node";
 import { Type } from "typebox";
 import { Value } from "typebox/value";
 
-/** The HTTP status of a failed Kubernetes API call, or undefined for other failures. */
+/**
+ * The HTTP status of a failed Kubernetes API call, or undefined for other failures. Known by shape (a
+ * numeric `code`): the operator's ApiError and client-node's ApiException (the CLI's) both have it,
+ * Node's system errors have a string code.
+ */
 export function statusOf(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
+  return error instanceof Error && "code" in error && typeof error.code === "number" ? error.code : undefined;
 }
 
 export function isNotFound(error: unknown): boolean {
@@ -32,7 +35,7 @@ const NAMESPACE_TERMINATING = "NamespaceTerminating";
  * NamespaceTerminating cause (or reason). Expected while a namespace goes, never a fault.
  */
 export function isNamespaceTerminating(error: unknown): boolean {
-  if (!(error instanceof ApiException) || error.code !== 403) return false;
+  if (statusOf(error) !== 403 || !(error instanceof Error) || !("body" in error)) return false;
   const body: unknown = error.body;
   let status: unknown = body;
   if (typeof body === "string") {

@@ -1,10 +1,9 @@
-import type { CoreV1Api, V1Secret } from "@kubernetes/client-node";
 import { GROUP } from "../api/eniattachment.ts";
 import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
-import { fenceOptions } from "./fence-options.ts";
 import type { SecretReader } from "./secret-reader.ts";
+import type { JsonPatch, Secret, SecretsApi } from "./secrets.ts";
 
 /** Keeps a credentials Secret from going while an EniAttachment names it. */
 export const CREDENTIALS_FINALIZER = `${GROUP}/credentials-in-use`;
@@ -14,15 +13,13 @@ const PATCH_ATTEMPTS = 3;
 /** A release that failed (the API server unreachable, say) is tried again this often. */
 export const RELEASE_RETRY_MS = 5_000;
 
-type JsonPatch = ({ op: "test" | "add"; path: string; value: unknown } | { op: "remove"; path: string })[];
-
 export interface CredentialsFinalizerOptions {
-  readonly core: Pick<CoreV1Api, "patchNamespacedSecret">;
+  readonly core: Pick<SecretsApi, "patchNamespacedSecret">;
   readonly reader: SecretReader;
   /** Whether any EniAttachment in the informer's cache, terminating ones included, names the Secret. */
   readonly named: (namespace: string, name: string) => boolean;
   /** A held Secret seen with a deletion requested: told once per Secret. */
-  readonly onDeleting: (secret: V1Secret) => void;
+  readonly onDeleting: (secret: Secret) => void;
   readonly logger: Logger;
   readonly fence?: Fence;
   readonly retryMs?: number;
@@ -62,7 +59,7 @@ export class CredentialsFinalizer {
    * The Secret, held: with the finalizer added if it lacked it, or as it is when its deletion was
    * already requested. Undefined when it no longer exists.
    */
-  async hold(namespace: string, name: string, secret: V1Secret): Promise<V1Secret | undefined> {
+  async hold(namespace: string, name: string, secret: Secret): Promise<Secret | undefined> {
     if (hasFinalizer(secret) || secret.metadata?.deletionTimestamp) return this.seen(namespace, name, secret);
     const held = await this.inTurn(namespace, name, () => this.addFinalizer(namespace, name, secret));
     return held && this.seen(namespace, name, held);
@@ -98,7 +95,7 @@ export class CredentialsFinalizer {
     this.retrying.clear();
   }
 
-  private seen(namespace: string, name: string, secret: V1Secret): V1Secret {
+  private seen(namespace: string, name: string, secret: Secret): Secret {
     const key = keyOf(namespace, name);
     const uid = secret.metadata?.uid ?? "";
     if (!secret.metadata?.deletionTimestamp || !hasFinalizer(secret)) {
@@ -110,9 +107,9 @@ export class CredentialsFinalizer {
     return secret;
   }
 
-  private async addFinalizer(namespace: string, name: string, read: V1Secret): Promise<V1Secret | undefined> {
+  private async addFinalizer(namespace: string, name: string, read: Secret): Promise<Secret | undefined> {
     const { reader, logger } = this.options;
-    let secret: V1Secret | undefined = read;
+    let secret: Secret | undefined = read;
     for (let attempt = 1; secret; attempt += 1) {
       if (hasFinalizer(secret) || secret.metadata?.deletionTimestamp) return secret;
       const finalizers = secret.metadata?.finalizers;
@@ -162,12 +159,9 @@ export class CredentialsFinalizer {
     }
   }
 
-  private async patch(namespace: string, name: string, body: JsonPatch): Promise<V1Secret> {
+  private async patch(namespace: string, name: string, body: JsonPatch): Promise<Secret> {
     checkFence(this.fence, "Secret finalizer patch");
-    return this.options.core.patchNamespacedSecret(
-      { namespace, name, body },
-      fenceOptions(this.fence, "Secret finalizer patch"),
-    );
+    return this.options.core.patchNamespacedSecret({ namespace, name, body }, this.fence);
   }
 
   /** Runs `work` after the Secret's earlier hold or release has ended. */
@@ -200,6 +194,6 @@ function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-function hasFinalizer(secret: V1Secret): boolean {
+function hasFinalizer(secret: Secret): boolean {
   return secret.metadata?.finalizers?.includes(CREDENTIALS_FINALIZER) ?? false;
 }

@@ -1,23 +1,18 @@
-import { type KubeConfig, CustomObjectsApi } from "@kubernetes/client-node";
 import { Type } from "typebox";
 import { decode } from "../api/decode.ts";
 import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import {
   API_VERSION,
   FINALIZER,
-  GROUP,
   KIND,
   PLURAL,
-  VERSION,
   decodeEniAttachment,
   type EniAttachment,
   type EniAttachmentStatus,
 } from "../api/eniattachment.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
 import type { ListPage } from "./informer.ts";
-import { fenceOptions } from "./fence-options.ts";
-
-const base = { group: GROUP, version: VERSION, plural: PLURAL };
+import { CONTENT, type KubeApi } from "./api-client.ts";
 
 /** A page of a list as the API server returns it; the informer checks its items one by one. */
 const ListPageSchema = Type.Object({
@@ -27,6 +22,9 @@ const ListPageSchema = Type.Object({
 /** Objects per list page: a list of 10,000 resources never arrives as one response of tens of MiB. */
 const LIST_PAGE_SIZE = 500;
 const FIELD_MANAGER = "eni-operator";
+
+const objectPath = (namespace: string, name: string): string =>
+  `${EniAttachmentClient.path(namespace)}/${encodeURIComponent(name)}`;
 
 /** The result of a status write guarded by resourceVersion. */
 export type StatusWrite =
@@ -40,12 +38,12 @@ type JsonPatch = ({ op: "test" | "add"; path: string; value: unknown } | { op: "
  * object the API server returns is decoded against the schema.
  */
 export class EniAttachmentClient {
-  private readonly api: CustomObjectsApi;
+  private readonly api: KubeApi;
   private readonly fence: Fence;
 
   /** `fence` is checked before every write; reads are always allowed. */
-  constructor(kc: KubeConfig, fence: Fence = UNFENCED) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
+  constructor(api: KubeApi, fence: Fence = UNFENCED) {
+    this.api = api;
     this.fence = fence;
   }
 
@@ -60,16 +58,14 @@ export class EniAttachmentClient {
     continueToken: string | undefined,
     labelSelector = "",
   ): Promise<ListPage> {
-    const page = {
+    const query = {
       limit: LIST_PAGE_SIZE,
-      ...(continueToken ? { _continue: continueToken } : {}),
+      ...(continueToken ? { continue: continueToken } : {}),
       ...(labelSelector ? { labelSelector } : {}),
     };
     const list = decode(
       ListPageSchema,
-      await (namespace
-        ? this.api.listNamespacedCustomObject({ ...base, namespace, ...page })
-        : this.api.listClusterCustomObject({ ...base, ...page })),
+      await this.api.request("GET", EniAttachmentClient.path(namespace), { query }),
       `${KIND} list`,
     );
     // The list's items lack apiVersion/kind; the informer's cache wants whole objects.
@@ -82,7 +78,7 @@ export class EniAttachmentClient {
   /** A read from the API server, for when the informer's cache may still lack the operator's own last write (StaleReadGuard). */
   async get(namespace: string, name: string): Promise<EniAttachment | undefined> {
     try {
-      return decodeEniAttachment(await this.api.getNamespacedCustomObject({ ...base, namespace, name }));
+      return decodeEniAttachment(await this.api.request("GET", objectPath(namespace, name)));
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -97,16 +93,12 @@ export class EniAttachmentClient {
     const { namespace = "", name = "" } = resource.metadata;
     checkFence(this.fence, "status write");
     try {
-      const written: unknown = await this.api.replaceNamespacedCustomObjectStatus(
-        {
-          ...base,
-          namespace,
-          name,
-          fieldManager: FIELD_MANAGER,
-          body: { ...resource, status },
-        },
-        fenceOptions(this.fence, "status write"),
-      );
+      const written = await this.api.request("PUT", `${objectPath(namespace, name)}/status`, {
+        query: { fieldManager: FIELD_MANAGER },
+        body: { ...resource, status },
+        fence: this.fence,
+        what: "status write",
+      });
       return { kind: "written", resource: decodeEniAttachment(written) };
     } catch (error) {
       if (isConflict(error)) return { kind: "conflict" };
@@ -154,10 +146,13 @@ export class EniAttachmentClient {
     const { namespace = "", name = "" } = resource.metadata;
     checkFence(this.fence, "finalizer patch");
     return decodeEniAttachment(
-      await this.api.patchNamespacedCustomObject(
-        { ...base, namespace, name, body, fieldManager: FIELD_MANAGER },
-        fenceOptions(this.fence, "finalizer patch"),
-      ),
+      await this.api.request("PATCH", objectPath(namespace, name), {
+        query: { fieldManager: FIELD_MANAGER },
+        body,
+        contentType: CONTENT.jsonPatch,
+        fence: this.fence,
+        what: "finalizer patch",
+      }),
     );
   }
 }

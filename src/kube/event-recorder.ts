@@ -1,22 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import {
-  CoreV1Api,
-  type CoreV1Event,
-  type KubeConfig,
-  PatchStrategy,
-  type V1ObjectMeta,
-  setHeaderOptions,
-} from "@kubernetes/client-node";
+import type { CoreV1Event, V1ObjectMeta } from "@kubernetes/client-node";
+import { Type } from "typebox";
+import { decode } from "../api/decode.ts";
 import type { EventSpec } from "../api/event-spec.ts";
 import { FencedOffError, UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { isNamespaceTerminating, isNotFound } from "./api-errors.ts";
-import { fenceOptions } from "./fence-options.ts";
+import { CONTENT, type KubeApi } from "./api-client.ts";
 import { tupleKey } from "../api/tuple-key.ts";
 
 const COMPONENT = "eni-operator";
+/** What the operator reads of an Event it created: its name, to count the same event again on it. */
+const CreatedSchema = Type.Object({ metadata: Type.Object({ name: Type.String() }) });
+const eventsPath = (namespace: string): string => `/api/v1/namespaces/${namespace}/events`;
 /** Remembered events, for counting repeats instead of creating new ones (as client-go's recorder does). */
 const MAX_REMEMBERED = 4096;
 
@@ -24,7 +22,7 @@ const MAX_REMEMBERED = 4096;
 export interface EventTarget {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: V1ObjectMeta;
+  readonly metadata: Pick<V1ObjectMeta, "name" | "namespace" | "uid" | "resourceVersion">;
 }
 
 /**
@@ -34,7 +32,7 @@ export interface EventTarget {
  * logged at debug, and the refusal returns at once so the detach and finalizer removal go on.
  */
 export class EventRecorder {
-  private readonly api: CoreV1Api;
+  private readonly api: KubeApi;
   private readonly logger: Logger;
   private readonly metrics: Metrics;
   private readonly recent = new Map<string, { name: string; count: number }>();
@@ -42,8 +40,8 @@ export class EventRecorder {
   private readonly fence: Fence;
 
   /** `fence` is checked before every write; a refused write fails the reconcile, unlike other failures. */
-  constructor(kc: KubeConfig, logger: Logger, metrics: Metrics, fence: Fence = UNFENCED) {
-    this.api = kc.makeApiClient(CoreV1Api);
+  constructor(api: KubeApi, logger: Logger, metrics: Metrics, fence: Fence = UNFENCED) {
+    this.api = api;
     this.logger = logger;
     this.metrics = metrics;
     this.fence = fence;
@@ -57,11 +55,16 @@ export class EventRecorder {
     try {
       const seen = this.recent.get(key);
       if (seen && (await this.bump(namespace, seen, now))) return;
-      const created = await this.api.createNamespacedEvent(
-        { namespace, body: this.newEvent(resource, event, now) },
-        fenceOptions(this.fence, "event"),
+      const created = decode(
+        CreatedSchema,
+        await this.api.request("POST", eventsPath(namespace), {
+          body: this.newEvent(resource, event, now),
+          fence: this.fence,
+          what: "event",
+        }),
+        "created Event",
       );
-      this.remember(key, { name: created.metadata.name ?? "", count: 1 });
+      this.remember(key, { name: created.metadata.name, count: 1 });
     } catch (err) {
       if (err instanceof FencedOffError) throw err;
       if (isNamespaceTerminating(err)) {
@@ -76,10 +79,12 @@ export class EventRecorder {
   private async bump(namespace: string, seen: { name: string; count: number }, now: Date): Promise<boolean> {
     try {
       seen.count += 1;
-      await this.api.patchNamespacedEvent(
-        { namespace, name: seen.name, body: { count: seen.count, lastTimestamp: now } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch, fenceOptions(this.fence, "event")),
-      );
+      await this.api.request("PATCH", `${eventsPath(namespace)}/${encodeURIComponent(seen.name)}`, {
+        body: { count: seen.count, lastTimestamp: now },
+        contentType: CONTENT.mergePatch,
+        fence: this.fence,
+        what: "event",
+      });
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;

@@ -1,11 +1,11 @@
-import { type KubeConfig, type KubernetesObject, Watch } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import { restartDelayMs } from "./restart-backoff.ts";
 
 export type ChangeKind = "add" | "update" | "delete";
 export type ChangeHandler<T> = (object: T, kind: ChangeKind) => void;
 
-/** What the informer needs of client-node's Watch: one streaming GET, ended through `done`. */
+/** What the informer needs of a watch: one streaming GET, ended through `done`. */
 export interface WatchStream {
   watch(
     path: string,
@@ -24,8 +24,6 @@ export interface ListPage {
 export type ListPageFn = (continueToken: string | undefined) => Promise<ListPage>;
 
 export interface InformerOptions<T> {
-  /** The stream to watch with; client-node's Watch on the kubeconfig by default. */
-  watch?: WatchStream;
   /** Jitter source for the restart back-off; Math.random by default. */
   random?: () => number;
   /**
@@ -52,8 +50,8 @@ export interface InformerOptions<T> {
 export const STALL_MS = 5 * 60_000;
 /**
  * The server ends each watch after this long (client-go's reflector asks for 5 to 10 minutes): under the
- * 30 s after which client-node's Watch gives up on a silent connection, so a healthy quiet watch is ended
- * by the server's clean close, and the client's timeout fires only on a connection that went dead.
+ * 28 s body deadline of a watch (request-deadlines.ts), so a healthy quiet watch is ended by the server's
+ * clean close, and the client's deadline fires only on a connection that went dead.
  */
 const WATCH_TIMEOUT_SECONDS = 25;
 /** A watch that closes sooner than this with nothing delivered counts as a failure, so it cannot spin. */
@@ -116,13 +114,13 @@ export class ResilientInformer<T extends KubernetesObject> {
   private abortWatch: ((end: WatchEnd) => void) | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(kc: KubeConfig, path: string, list: ListPageFn, logger: Logger, options: InformerOptions<T> = {}) {
+  constructor(stream: WatchStream, path: string, list: ListPageFn, logger: Logger, options: InformerOptions<T> = {}) {
     this.path = path;
     this.listFn = list;
     this.transform = options.transform ?? ((object) => object);
     this.skipped = options.skipped;
     this.labelSelector = options.labelSelector ?? "";
-    this.stream = options.watch ?? new Watch(kc);
+    this.stream = stream;
     this.random = options.random ?? Math.random;
     this.logger = logger.child({ informer: path });
   }

@@ -1,15 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import {
-  type ConfigurationOptions,
-  CoordinationV1Api,
-  type KubeConfig,
-  Observable,
-  V1MicroTime,
-  type V1Lease,
-} from "@kubernetes/client-node";
+import { Type, type Static } from "typebox";
 import { monotonic, type Clock } from "../api/clock.ts";
+import { decode } from "../api/decode.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { KubeApi } from "./api-client.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
 
 export interface LeaderElectionOptions {
@@ -35,19 +30,61 @@ export interface LeaderElectionOptions {
   readonly takeOver?: boolean;
 }
 
-/** The Lease requests the elector makes. */
-export type LeaseApi = Pick<
-  CoordinationV1Api,
-  "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease"
->;
+/**
+ * What the elector reads and writes of a Lease. The whole object read is written back (a replace), so
+ * fields it does not know are kept: the schema lets them through.
+ */
+const LeaseSchema = Type.Object({
+  metadata: Type.Object({
+    name: Type.Optional(Type.String()),
+    namespace: Type.Optional(Type.String()),
+    resourceVersion: Type.Optional(Type.String()),
+  }),
+  spec: Type.Optional(
+    Type.Object({
+      holderIdentity: Type.Optional(Type.String()),
+      leaseDurationSeconds: Type.Optional(Type.Number()),
+      acquireTime: Type.Optional(Type.String()),
+      renewTime: Type.Optional(Type.String()),
+      leaseTransitions: Type.Optional(Type.Number()),
+    }),
+  ),
+});
+export type Lease = Static<typeof LeaseSchema>;
 
-/** client-go's defaults: a 15 s lease, renewed within 10 s, tried every 2 s; a request gets 2.5 s. */
-export const DEFAULT_TIMINGS = {
-  leaseDurationMs: 15_000,
-  renewDeadlineMs: 10_000,
-  retryPeriodMs: 2_000,
-  requestTimeoutMs: 2_500,
-} as const;
+/** A name, a namespace, and the bound on one request's time. */
+interface LeaseRef {
+  readonly name: string;
+  readonly namespace: string;
+  readonly timeoutMs: number;
+}
+
+/** The Lease requests the elector makes. */
+export interface LeaseApi {
+  read(ref: LeaseRef): Promise<Lease>;
+  create(ref: LeaseRef, lease: Lease): Promise<unknown>;
+  replace(ref: LeaseRef, lease: Lease): Promise<unknown>;
+}
+
+const leasePath = ({ namespace, name }: { namespace: string; name?: string }): string =>
+  `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases${name === undefined ? "" : `/${encodeURIComponent(name)}`}`;
+
+/** The Lease requests over the operator's API client. */
+export function kubeLeases(api: KubeApi): LeaseApi {
+  return {
+    read: async (ref) =>
+      decode(LeaseSchema, await api.request("GET", leasePath(ref), { timeoutMs: ref.timeoutMs }), "Lease"),
+    create: (ref, lease) =>
+      api.request("POST", leasePath({ namespace: ref.namespace }), { body: lease, timeoutMs: ref.timeoutMs }),
+    replace: (ref, lease) => api.request("PUT", leasePath(ref), { body: lease, timeoutMs: ref.timeoutMs }),
+  };
+}
+
+/** A Lease's MicroTime: RFC 3339 with microseconds, as client-go writes it. */
+function microTime(date: Date): string {
+  return date.toISOString().replace("Z", "000Z");
+}
+
 const JITTER_FACTOR = 1.2;
 
 type Outcome = "acquired" | "heldByOther" | "failed";
@@ -73,7 +110,7 @@ export class LeaderElector {
   /** After a take-over from a live holder: the fence stays closed until then. */
   private fencedUntil = 0;
 
-  constructor(kc: KubeConfig, options: LeaderElectionOptions, api: LeaseApi = kc.makeApiClient(CoordinationV1Api)) {
+  constructor(api: LeaseApi, options: LeaderElectionOptions) {
     const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = options;
     if (leaseDurationMs <= renewDeadlineMs) throw new Error("leaseDuration must be greater than renewDeadline");
     if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
@@ -107,17 +144,11 @@ export class LeaderElector {
     if (!this.leading) return;
     this.setLeading(false);
     try {
-      const lease = await this.api.readNamespacedLease(
-        { name: this.options.name, namespace: this.options.namespace },
-        this.timeout(),
-      );
+      const lease = await this.api.read(this.ref());
       if (lease.spec?.holderIdentity !== this.identity) return;
       lease.spec.holderIdentity = "";
       lease.spec.leaseDurationSeconds = 1;
-      await this.api.replaceNamespacedLease(
-        { name: this.options.name, namespace: this.options.namespace, body: lease },
-        this.timeout(),
-      );
+      await this.api.replace(this.ref(), lease);
     } catch (err) {
       this.options.logger.warn({ err }, "could not release the leader lease");
     }
@@ -166,14 +197,14 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<Outcome> {
     const { namespace, name, leaseDurationMs } = this.options;
-    const now = new V1MicroTime();
+    const now = microTime(new Date());
     const durationSeconds = Math.ceil(leaseDurationMs / 1000);
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.api.readNamespacedLease({ name, namespace }, this.timeout());
+      lease = await this.api.read(this.ref());
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      const body: V1Lease = {
+      const body: Lease = {
         metadata: { name, namespace },
         spec: {
           holderIdentity: this.identity,
@@ -183,11 +214,11 @@ export class LeaderElector {
           leaseTransitions: 0,
         },
       };
-      return this.write(() => this.api.createNamespacedLease({ namespace, body }, this.timeout()));
+      return this.write(() => this.api.create(this.ref(), body));
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? "";
-    const renewTime = String(spec.renewTime ?? "");
+    const renewTime = spec.renewTime ?? "";
     if (!this.observed || this.observed.renewTime !== renewTime || this.observed.holder !== holder) {
       this.observed = { renewTime, holder, at: this.clock() };
     }
@@ -202,27 +233,16 @@ export class LeaderElector {
     spec.acquireTime = renewing ? (spec.acquireTime ?? now) : now;
     spec.leaseTransitions = (spec.leaseTransitions ?? 0) + (renewing ? 0 : 1);
     lease.spec = spec;
-    return this.write(() => this.api.replaceNamespacedLease({ name, namespace, body: lease }, this.timeout()));
+    return this.write(() => this.api.replace(this.ref(), lease));
   }
 
-  /** Request options that abort the request after requestTimeoutMs. */
-  private timeout(): ConfigurationOptions {
-    const { requestTimeoutMs } = this.options;
-    return {
-      middleware: [
-        {
-          pre: (context) => {
-            context.setSignal(AbortSignal.timeout(requestTimeoutMs));
-            return new Observable(Promise.resolve(context));
-          },
-          post: (response) => new Observable(Promise.resolve(response)),
-        },
-      ],
-      middlewareMergeStrategy: "append",
-    };
+  /** The Lease, and each request abandoned after requestTimeoutMs. */
+  private ref(): LeaseRef {
+    const { name, namespace, requestTimeoutMs } = this.options;
+    return { name, namespace, timeoutMs: requestTimeoutMs };
   }
 
-  private async write(request: () => Promise<V1Lease>): Promise<Outcome> {
+  private async write(request: () => Promise<unknown>): Promise<Outcome> {
     try {
       await request();
       return "acquired";

@@ -1,4 +1,4 @@
-import type { V1Secret } from "@kubernetes/client-node";
+import type { Secret } from "./secrets.ts";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { ChangeHandler } from "./informer.ts";
@@ -15,7 +15,7 @@ export const NAMED_SECRET_POLLS = 10;
 
 /** What the controller needs from a source of Secret changes: a handler per change, and a lifecycle. */
 export interface SecretChanges {
-  onChange(handler: ChangeHandler<V1Secret>): void;
+  onChange(handler: ChangeHandler<Secret>): void;
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly synced: boolean;
@@ -37,7 +37,7 @@ export class SecretChangePoller implements SecretChanges {
   private readonly resources: () => readonly EniAttachment[];
   private readonly logger: Logger;
   private readonly intervalMs: number;
-  private readonly handlers: ChangeHandler<V1Secret>[] = [];
+  private readonly handlers: ChangeHandler<Secret>[] = [];
   /** The version of each Secret last read, by namespace/name. */
   private readonly versions = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -57,7 +57,7 @@ export class SecretChangePoller implements SecretChanges {
     reader.onRead((namespace, name, secret) => this.versions.set(`${namespace}/${name}`, versionOf(secret)));
   }
 
-  onChange(handler: ChangeHandler<V1Secret>): void {
+  onChange(handler: ChangeHandler<Secret>): void {
     this.handlers.push(handler);
   }
 
@@ -100,7 +100,7 @@ export class SecretChangePoller implements SecretChanges {
       try {
         const secret = await this.reader.read(namespace, name, fresh);
         if (before === undefined || versionOf(secret) === before) continue;
-        const changed: V1Secret = secret ?? { metadata: { namespace, name } };
+        const changed: Secret = secret ?? { metadata: { namespace, name } };
         for (const handler of this.handlers) handler(changed, secret ? "update" : "delete");
       } catch (err) {
         this.logger.warn({ err, namespace, secret: name }, "could not read a credentials Secret");

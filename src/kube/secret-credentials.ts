@@ -1,4 +1,4 @@
-import type { V1Secret } from "@kubernetes/client-node";
+import type { Secret } from "./secrets.ts";
 import { currentFailure } from "../api/current-failure.ts";
 import type { EniAttachment } from "../api/eniattachment.ts";
 import { CredentialsError, type CredentialSource, type EcmCredential } from "../ecm/credentials.ts";
@@ -35,7 +35,7 @@ export class SecretCredentials implements CredentialSource {
 
   async getCredential(): Promise<EcmCredential> {
     const where = `Secret ${this.namespace}/${this.name}`;
-    let secret: V1Secret | undefined;
+    let secret: Secret | undefined;
     try {
       secret = await this.reader.read(this.namespace, this.name, this.fresh);
     } catch (cause) {
@@ -146,7 +146,7 @@ export function resourceCredentials(
 }
 
 /** A key of the Secret's data, base64 taken off and trimmed. */
-function base64Field(secret: V1Secret, key: string): string | undefined {
+function base64Field(secret: Secret, key: string): string | undefined {
   const encoded = secret.data?.[key];
   return encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : undefined;
 }

@@ -1,4 +1,4 @@
-import type { CoreV1Api, V1Secret } from "@kubernetes/client-node";
+import type { Secret, SecretsApi } from "./secrets.ts";
 import { monotonic, type Clock } from "../api/clock.ts";
 import { isNotFound } from "./api-errors.ts";
 
@@ -8,12 +8,12 @@ export const SECRET_CACHE_MS = 10_000;
 export const SECRET_CACHE_ENTRIES = 1_000;
 
 interface Entry {
-  readonly secret: V1Secret | undefined;
+  readonly secret: Secret | undefined;
   readonly readAt: number;
 }
 
 /** Told of every Secret read from the API server (undefined: it does not exist). */
-export type SecretReadListener = (namespace: string, name: string, secret: V1Secret | undefined) => void;
+export type SecretReadListener = (namespace: string, name: string, secret: Secret | undefined) => void;
 
 /**
  * Reads Secrets one at a time with a GET of the one named, never by listing or watching: the
@@ -23,22 +23,22 @@ export type SecretReadListener = (namespace: string, name: string, secret: V1Sec
  * request.
  */
 export class SecretReader {
-  private readonly core: Pick<CoreV1Api, "readNamespacedSecret">;
+  private readonly core: Pick<SecretsApi, "readNamespacedSecret">;
   private readonly cacheMs: number;
   private readonly clock: Clock;
   /** In the order of reading: the oldest first. */
   private readonly cache = new Map<string, Entry>();
-  private readonly inFlight = new Map<string, Promise<V1Secret | undefined>>();
+  private readonly inFlight = new Map<string, Promise<Secret | undefined>>();
   private readonly listeners: SecretReadListener[] = [];
 
-  constructor(core: Pick<CoreV1Api, "readNamespacedSecret">, cacheMs = SECRET_CACHE_MS, clock: Clock = monotonic) {
+  constructor(core: Pick<SecretsApi, "readNamespacedSecret">, cacheMs = SECRET_CACHE_MS, clock: Clock = monotonic) {
     this.core = core;
     this.cacheMs = cacheMs;
     this.clock = clock;
   }
 
   /** The Secret, or undefined when it does not exist; `fresh` skips the cache. Other API errors reject. */
-  read(namespace: string, name: string, fresh = false): Promise<V1Secret | undefined> {
+  read(namespace: string, name: string, fresh = false): Promise<Secret | undefined> {
     const key = `${namespace}/${name}`;
     this.evict();
     const cached = this.cache.get(key);
@@ -61,7 +61,7 @@ export class SecretReader {
   }
 
   /** A Secret the operator just wrote (the answer to its patch), or undefined when the write let it go. */
-  remember(namespace: string, name: string, secret: V1Secret | undefined): void {
+  remember(namespace: string, name: string, secret: Secret | undefined): void {
     this.store(namespace, name, secret);
   }
 
@@ -76,7 +76,7 @@ export class SecretReader {
     return this.cache.size;
   }
 
-  private store(namespace: string, name: string, secret: V1Secret | undefined): void {
+  private store(namespace: string, name: string, secret: Secret | undefined): void {
     const key = `${namespace}/${name}`;
     this.cache.delete(key);
     this.cache.set(key, { secret, readAt: this.clock() });
@@ -93,7 +93,7 @@ export class SecretReader {
     }
   }
 
-  private async get(namespace: string, name: string): Promise<V1Secret | undefined> {
+  private async get(namespace: string, name: string): Promise<Secret | undefined> {
     try {
       return await this.core.readNamespacedSecret({ namespace, name });
     } catch (error) {
@@ -103,6 +103,6 @@ export class SecretReader {
   }
 }
 
-export function versionOf(secret: V1Secret | undefined): string {
+export function versionOf(secret: Secret | undefined): string {
   return secret ? (secret.metadata?.resourceVersion ?? "") : "absent";
 }

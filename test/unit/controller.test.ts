@@ -1,4 +1,4 @@
-import type { V1Secret } from "@kubernetes/client-node";
+import type { Secret } from "../../src/kube/secrets.ts";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
 import { Controller, type Informer, type KeyReconciler } from "../../src/controller/controller.ts";
@@ -66,7 +66,7 @@ function resource(name: string, change: (r: EniAttachment) => void = () => undef
 
 function setup(workers = 1) {
   const resources = new FakeInformer<EniAttachment>();
-  const secrets = new FakeInformer<V1Secret>();
+  const secrets = new FakeInformer<Secret>();
   const reconciler = new FakeReconciler();
   const metrics = new Metrics();
   const logs: { level: number; msg: string }[] = [];

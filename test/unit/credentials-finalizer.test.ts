@@ -1,4 +1,5 @@
-import { ApiException, type V1Secret } from "@kubernetes/client-node";
+import { ApiException } from "@kubernetes/client-node";
+import type { Secret } from "../../src/kube/secrets.ts";
 import { describe, expect, it } from "vitest";
 import { CREDENTIALS_FINALIZER, CredentialsFinalizer } from "../../src/kube/credentials-finalizer.ts";
 import { SecretReader } from "../../src/kube/secret-reader.ts";
@@ -10,17 +11,17 @@ type Op = { op: "test" | "add"; path: string; value: unknown } | { op: "remove";
  * The API server's side of one Secret: GET and JSON patch of its metadata, with `test` refused as
  * the API server does (422), a resourceVersion bumped on every write, and deletion held by finalizers.
  */
-function fakeSecretApi(initial: V1Secret | undefined) {
+function fakeSecretApi(initial: Secret | undefined) {
   const api = {
     current: initial && structuredClone(initial),
     patches: [] as Op[][],
     /** Someone else's write, just before the next patch arrives. */
     before: undefined as (() => void) | undefined,
-    readNamespacedSecret: ({ name }: { namespace: string; name: string }): Promise<V1Secret> =>
+    readNamespacedSecret: ({ name }: { namespace: string; name: string }): Promise<Secret> =>
       api.current
         ? Promise.resolve(structuredClone(api.current))
         : Promise.reject(new ApiException(404, `secrets "${name}" not found`, "", {})),
-    patchNamespacedSecret: ({ name, body }: { namespace: string; name: string; body: Op[] }): Promise<V1Secret> => {
+    patchNamespacedSecret: ({ name, body }: { namespace: string; name: string; body: Op[] }): Promise<Secret> => {
       api.before?.();
       api.before = undefined;
       api.patches.push(body);
@@ -50,21 +51,21 @@ function fakeSecretApi(initial: V1Secret | undefined) {
   return api;
 }
 
-function pathValue(meta: NonNullable<V1Secret["metadata"]>, path: string): unknown {
+function pathValue(meta: NonNullable<Secret["metadata"]>, path: string): unknown {
   const [, , field, index] = path.split("/");
   if (field !== "finalizers") throw new Error(`unexpected path ${path}`);
   return index === undefined ? meta.finalizers : meta.finalizers?.[Number(index)];
 }
 
-const tenant = (metadata: Partial<NonNullable<V1Secret["metadata"]>> = {}): V1Secret => ({
+const tenant = (metadata: Partial<NonNullable<Secret["metadata"]>> = {}): Secret => ({
   metadata: { name: "tenant", namespace: "team-a", uid: "s-1", resourceVersion: "1", ...metadata },
   data: { secretId: "aWQ=", secretKey: "a2V5" },
 });
 
-function setup(secret: V1Secret | undefined, named = () => false) {
+function setup(secret: Secret | undefined, named = () => false) {
   const api = fakeSecretApi(secret);
   const reader = new SecretReader(api);
-  const deleting: V1Secret[] = [];
+  const deleting: Secret[] = [];
   const holds = new CredentialsFinalizer({
     core: api,
     reader,
@@ -113,7 +114,7 @@ describe("holding a credentials Secret while resources name it", () => {
   });
 
   it("uses a Secret already being deleted as it is (no finalizer can be added), and tells once that its deletion waits", async () => {
-    const terminating = tenant({ deletionTimestamp: new Date(), finalizers: [CREDENTIALS_FINALIZER] });
+    const terminating = tenant({ deletionTimestamp: new Date().toISOString(), finalizers: [CREDENTIALS_FINALIZER] });
     const { api, holds, deleting } = setup(terminating);
     expect(await holds.hold("team-a", "tenant", terminating)).toEqual(terminating);
     await holds.hold("team-a", "tenant", terminating);
@@ -147,7 +148,7 @@ describe("releasing a credentials Secret", () => {
 
   it("keeps it while a resource names it, and lets a Secret whose deletion waited go", async () => {
     let named = true;
-    const waiting = tenant({ deletionTimestamp: new Date(), finalizers: [CREDENTIALS_FINALIZER] });
+    const waiting = tenant({ deletionTimestamp: new Date().toISOString(), finalizers: [CREDENTIALS_FINALIZER] });
     const { api, holds } = setup(waiting, () => named);
     await holds.release("team-a", "tenant");
     expect(api.patches).toEqual([]);

@@ -1,4 +1,4 @@
-import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   ResilientInformer,
@@ -76,8 +76,7 @@ class FakeWatch implements WatchStream {
 function setup(transform?: (object: KubernetesObject) => KubernetesObject) {
   const server = new FakeServer();
   const watch = new FakeWatch();
-  const informer = new ResilientInformer(new KubeConfig(), "/apis/x/v1/things", server.list, createLogger("silent"), {
-    watch,
+  const informer = new ResilientInformer(watch, "/apis/x/v1/things", server.list, createLogger("silent"), {
     random: () => 0.5,
     ...(transform ? { transform } : {}),
   });
@@ -285,8 +284,7 @@ describe("an informer", () => {
     const server = new FakeServer();
     const watch = new FakeWatch();
     const skipped: string[] = [];
-    const informer = new ResilientInformer(new KubeConfig(), "/apis/x/v1/things", server.list, createLogger("silent"), {
-      watch,
+    const informer = new ResilientInformer(watch, "/apis/x/v1/things", server.list, createLogger("silent"), {
       random: () => 0.5,
       transform: (o) => {
         if (o.metadata?.resourceVersion === "bad") throw new Error("does not match its schema");

@@ -1,18 +1,8 @@
-import { ApiException, KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
+import { ApiException } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { DEFAULT_TIMINGS, LeaderElector, type LeaseApi } from "../../src/kube/leader-election.ts";
+import { LeaderElector, type Lease, type LeaseApi } from "../../src/kube/leader-election.ts";
+import { DEFAULT_TIMINGS } from "../../src/kube/lease-timings.ts";
 import { silentLogger } from "./fakes.ts";
-
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: "https://127.0.0.1:1", skipTLSVerify: true }],
-    users: [{ name: "u" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
-  return kc;
-}
 
 const options = {
   ...DEFAULT_TIMINGS,
@@ -25,22 +15,22 @@ const options = {
 
 /** One Lease kept as the API server keeps it: resourceVersion-guarded replaces, 404 when absent. */
 class FakeLeases implements LeaseApi {
-  lease: V1Lease | undefined;
+  lease: Lease | undefined;
   failing = false;
   private version = 0;
 
-  readNamespacedLease(): Promise<V1Lease> {
+  read(): Promise<Lease> {
     if (this.failing) return Promise.reject(new Error("connection refused"));
     if (!this.lease) return Promise.reject(new ApiException(404, "not found", {}, {}));
     return Promise.resolve(structuredClone(this.lease));
   }
-  createNamespacedLease({ body }: { body: V1Lease }): Promise<V1Lease> {
+  create(_ref: unknown, body: Lease): Promise<Lease> {
     if (this.lease) return Promise.reject(new ApiException(409, "exists", {}, {}));
     return Promise.resolve(this.store(body));
   }
-  replaceNamespacedLease({ body }: { body: V1Lease }): Promise<V1Lease> {
+  replace(_ref: unknown, body: Lease): Promise<Lease> {
     if (this.failing) return Promise.reject(new Error("connection refused"));
-    if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
+    if (body.metadata.resourceVersion !== this.lease?.metadata.resourceVersion) {
       return Promise.reject(new ApiException(409, "conflict", {}, {}));
     }
     return Promise.resolve(this.store(body));
@@ -48,12 +38,11 @@ class FakeLeases implements LeaseApi {
   /** Another replica renews the lease under its name. */
   heldBy(holder: string): void {
     this.store({
-      metadata: { name: "lease", namespace: "ns", resourceVersion: this.lease?.metadata?.resourceVersion ?? "" },
-      // On the (faked) wall clock: V1MicroTime's own constructor is the real Date's.
-      spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new V1MicroTime(Date.now()) },
+      metadata: { name: "lease", namespace: "ns", resourceVersion: this.lease?.metadata.resourceVersion ?? "" },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new Date(Date.now()).toISOString() },
     });
   }
-  private store(body: V1Lease): V1Lease {
+  private store(body: Lease): Lease {
     this.version += 1;
     const stored = structuredClone(body);
     stored.metadata = { name: "lease", namespace: "ns", resourceVersion: String(this.version) };
@@ -64,13 +53,15 @@ class FakeLeases implements LeaseApi {
 
 describe("leader election", () => {
   it("refuses timings that could let two replicas lead, or hide a lost lease", () => {
-    expect(() => new LeaderElector(kubeConfig(), { ...options, leaseDurationMs: 10_000 })).toThrow(/leaseDuration/);
-    expect(() => new LeaderElector(kubeConfig(), { ...options, retryPeriodMs: 9_000 })).toThrow(/renewDeadline/);
-    expect(() => new LeaderElector(kubeConfig(), { ...options, requestTimeoutMs: 10_000 })).toThrow(/requestTimeout/);
+    expect(() => new LeaderElector(new FakeLeases(), { ...options, leaseDurationMs: 10_000 })).toThrow(/leaseDuration/);
+    expect(() => new LeaderElector(new FakeLeases(), { ...options, retryPeriodMs: 9_000 })).toThrow(/renewDeadline/);
+    expect(() => new LeaderElector(new FakeLeases(), { ...options, requestTimeoutMs: 10_000 })).toThrow(
+      /requestTimeout/,
+    );
   });
 
   it("holds no lease before it has won one", () => {
-    expect(new LeaderElector(kubeConfig(), options).holdsLease).toBe(false);
+    expect(new LeaderElector(new FakeLeases(), options).holdsLease).toBe(false);
   });
 
   describe("on a monotonic clock", () => {
@@ -94,17 +85,13 @@ describe("leader election", () => {
 
     function elector(leases: FakeLeases, takeOver = false) {
       const events: string[] = [];
-      const le = new LeaderElector(
-        kubeConfig(),
-        {
-          ...options,
-          takeOver,
-          clock,
-          onStartedLeading: () => events.push("started"),
-          onStoppedLeading: () => events.push("stopped"),
-        },
-        leases,
-      );
+      const le = new LeaderElector(leases, {
+        ...options,
+        takeOver,
+        clock,
+        onStartedLeading: () => events.push("started"),
+        onStoppedLeading: () => events.push("stopped"),
+      });
       return { le, events };
     }
 
@@ -115,9 +102,9 @@ describe("leader election", () => {
       await advance(100);
       expect(le.holdsLease).toBe(true);
       expect(leases.lease?.spec?.holderIdentity).toBe(le.identity);
-      const first = leases.lease?.metadata?.resourceVersion;
+      const first = leases.lease?.metadata.resourceVersion;
       await advance(60_000);
-      expect(Number(leases.lease?.metadata?.resourceVersion)).toBeGreaterThanOrEqual(Number(first) + 25);
+      expect(Number(leases.lease?.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(first) + 25);
       expect(le.holdsLease).toBe(true);
       expect(events).toEqual(["started"]);
       await le.stop();

@@ -7,8 +7,8 @@ import { agentFor } from "../../src/ecm/endpoint.ts";
 import { selfSignedCertificate } from "../../src/observability/self-signed.ts";
 import { waitFor } from "../support/operator.ts";
 import { startSilencingProxy } from "../support/silencing-proxy.ts";
-import { apiConnectionPool } from "../../src/kube/pooled-kubeconfig.ts";
-import { DEFAULT_TIMINGS } from "../../src/kube/leader-election.ts";
+import { apiConnectionPool } from "../../src/kube/connection-pool.ts";
+import { DEFAULT_TIMINGS } from "../../src/kube/lease-timings.ts";
 import { API_DEADLINES, API_PING_INTERVAL_MS, apiRequestKind } from "../../src/kube/request-deadlines.ts";
 
 describe("the kind of an API request", () => {

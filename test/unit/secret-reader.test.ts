@@ -1,4 +1,5 @@
-import { ApiException, type V1Secret } from "@kubernetes/client-node";
+import { ApiException } from "@kubernetes/client-node";
+import type { Secret } from "../../src/kube/secrets.ts";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
 import { SecretChangePoller } from "../../src/kube/secret-change-poller.ts";
@@ -7,11 +8,11 @@ import { silentLogger } from "./fakes.ts";
 import { eniAttachment } from "./fixtures.ts";
 
 /** An API that serves one Secret (or 404) and counts the GETs it answered. */
-function fakeApi(initial: V1Secret | undefined) {
+function fakeApi(initial: Secret | undefined) {
   const api = {
     current: initial,
     gets: 0,
-    readNamespacedSecret: ({ name }: { namespace: string; name: string }): Promise<V1Secret> => {
+    readNamespacedSecret: ({ name }: { namespace: string; name: string }): Promise<Secret> => {
       api.gets += 1;
       return api.current
         ? Promise.resolve(api.current)
@@ -21,7 +22,7 @@ function fakeApi(initial: V1Secret | undefined) {
   return api;
 }
 
-const secret = (resourceVersion: string): V1Secret => ({ metadata: { name: "team", resourceVersion } });
+const secret = (resourceVersion: string): Secret => ({ metadata: { name: "team", resourceVersion } });
 
 describe("reading a credentials Secret", () => {
   beforeEach(() => {

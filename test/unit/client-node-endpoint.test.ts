@@ -1,6 +1,6 @@
 import { HttpMethod, RequestContext } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { PooledKubeConfig } from "../../src/kube/pooled-kubeconfig.ts";
+import { PooledKubeConfig } from "../../src/kube/client-node-endpoint.ts";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 

@@ -1,8 +1,8 @@
 import type { AgentOptions, RequestOptions } from "node:https";
-import type { ConnectionOptions } from "node:tls";
-import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
-import { Agent, type Dispatcher } from "undici";
-import { API_CONNECT_TIMEOUT_MS, API_IDLE_MS, API_PING_INTERVAL_MS, withApiDeadlines } from "./request-deadlines.ts";
+import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
+import type { Dispatcher } from "undici";
+import type { ApiEndpoint } from "./api-endpoint.ts";
+import { apiConnectionPool } from "./connection-pool.ts";
 
 /** The TLS settings of a request, compared field by field: a rotated certificate or CA differs. */
 type Tls = Pick<AgentOptions, "ca" | "cert" | "key" | "pfx" | "passphrase" | "rejectUnauthorized" | "servername">;
@@ -17,30 +17,12 @@ function sameTls(a: Tls, b: Tls): boolean {
 }
 
 /**
- * One pool of connections to the API server: HTTP/2 where the server offers it, each connection
- * health-checked by PING, every request under its deadline (request-deadlines.ts).
- */
-export function apiConnectionPool(connect: ConnectionOptions, pingIntervalMs = API_PING_INTERVAL_MS): Dispatcher {
-  const agent = new Agent({
-    connect: { timeout: API_CONNECT_TIMEOUT_MS, ...connect },
-    allowH2: true,
-    h2Options: { pingInterval: pingIntervalMs },
-    keepAliveTimeout: API_IDLE_MS,
-    keepAliveMaxTimeout: API_IDLE_MS,
-  });
-  return agent.compose(withApiDeadlines);
-}
-
-/**
  * A KubeConfig whose API requests share one connection pool, as client-go's transport does.
  * client-node builds a new undici Agent for every request: each opens its own TLS connection, paying a
- * handshake, and leaves an idle socket with its OpenSSL state behind. At thousands of resources that
- * is most of the operator's CPU and hundreds of MiB of memory. Headers (the bearer token, re-read from
- * its file as client-node does) are still applied per request; a change of TLS settings (a rotated
- * client certificate) makes a new pool and lets the old one finish its requests. Proxies and basic
- * authentication keep client-node's own handling. Every request carries the deadline of its kind and
- * every connection is health-checked (request-deadlines.ts), so a connection that went silent is
- * dropped rather than handed to the next request.
+ * handshake, and leaves an idle socket with its OpenSSL state behind. Headers (an exec plugin's or an
+ * auth provider's token, refreshed as client-node does) are still applied per request; a change of TLS
+ * settings (a rotated client certificate) makes a new pool and lets the old one finish its requests.
+ * Proxies and basic authentication keep client-node's own handling.
  */
 export class PooledKubeConfig extends KubeConfig {
   private pool: { tls: Tls; agent: Dispatcher } | undefined;
@@ -64,4 +46,28 @@ export class PooledKubeConfig extends KubeConfig {
     }
     context.setDispatcher(this.pool.agent);
   }
+}
+
+/**
+ * The API endpoint of a kubeconfig the operator's own reader does not serve (exec plugins, auth
+ * providers, basic auth, a proxy, several merged files): client-node's KubeConfig supplies each
+ * request's headers and connection pool. Loaded only for such a kubeconfig.
+ */
+export function clientNodeEndpoint(load: (kc: KubeConfig) => void): ApiEndpoint {
+  const kc = new PooledKubeConfig();
+  load(kc);
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) {
+    throw new Error(`the kubeconfig's current context (${kc.getCurrentContext() || "none"}) names no cluster server`);
+  }
+  // Plain http:// (an API server behind a local proxy): a pool without TLS.
+  const plain = apiConnectionPool({});
+  return {
+    server: server.replace(/\/+$/, ""),
+    prepare: async () => {
+      const context = new RequestContext(server, HttpMethod.GET);
+      await kc.applySecurityAuthentication(context);
+      return { dispatcher: context.getDispatcher() ?? plain, headers: context.getHeaders() };
+    },
+  };
 }
