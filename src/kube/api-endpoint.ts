@@ -7,7 +7,7 @@ import type { ConnectionOptions } from "node:tls";
 import { load } from "js-yaml";
 import { Type, type Static } from "typebox";
 import type { Dispatcher } from "undici";
-import { monotonic } from "../api/clock.ts";
+import { monotonic, type Clock } from "../api/clock.ts";
 import { decode } from "../api/decode.ts";
 import { apiConnectionPool } from "./connection-pool.ts";
 
@@ -117,16 +117,18 @@ async function read(source: Source): Promise<Buffer | undefined> {
 class OwnEndpoint implements ApiEndpoint {
   readonly server: string;
   private readonly recipe: Recipe;
+  private readonly clock: Clock;
   private current: { material: Material; dispatcher: Dispatcher; readAt: number } | undefined;
   private refreshing: Promise<void> | undefined;
 
-  constructor(recipe: Recipe) {
+  constructor(recipe: Recipe, clock: Clock) {
     this.recipe = recipe;
+    this.clock = clock;
     this.server = recipe.server.replace(/\/+$/, "");
   }
 
   async prepare(): Promise<{ dispatcher: Dispatcher; headers: Record<string, string> }> {
-    if (!this.current || monotonic() - this.current.readAt >= CREDENTIAL_REREAD_MS) {
+    if (!this.current || this.clock() - this.current.readAt >= CREDENTIAL_REREAD_MS) {
       this.refreshing ??= this.refresh().finally(() => (this.refreshing = undefined));
       // A failed re-read keeps what was read before: a file being replaced is not a reason to stop.
       await this.refreshing.catch((error: unknown) => {
@@ -153,10 +155,10 @@ class OwnEndpoint implements ApiEndpoint {
     const material = { tls, fingerprint, token: tokenText?.toString("utf8").trim() || undefined };
     const previous = this.current;
     if (previous && previous.material.fingerprint === fingerprint) {
-      this.current = { ...previous, material, readAt: monotonic() };
+      this.current = { ...previous, material, readAt: this.clock() };
       return;
     }
-    this.current = { material, dispatcher: apiConnectionPool(tls), readAt: monotonic() };
+    this.current = { material, dispatcher: apiConnectionPool(tls), readAt: this.clock() };
     // Requests already on the old pool finish there.
     void previous?.dispatcher.close();
   }
@@ -220,9 +222,9 @@ function fromKubeconfig(file: string): Recipe | undefined {
 }
 
 /** A kubeconfig file's endpoint: the product's own for the common cases, client-node's for the rest. */
-async function kubeconfigEndpoint(file: string): Promise<ApiEndpoint> {
+async function kubeconfigEndpoint(file: string, clock: Clock): Promise<ApiEndpoint> {
   const recipe = fromKubeconfig(file);
-  if (recipe) return new OwnEndpoint(recipe);
+  if (recipe) return new OwnEndpoint(recipe, clock);
   const { clientNodeEndpoint } = await import("./client-node-endpoint.ts");
   return clientNodeEndpoint((kc) => kc.loadFromFile(file));
 }
@@ -231,25 +233,25 @@ async function kubeconfigEndpoint(file: string): Promise<ApiEndpoint> {
  * --kubeconfig, else in-cluster, else $KUBECONFIG, else ~/.kube/config. Unlike client-go's and
  * client-node's defaults, never falls back silently to http://localhost:8080.
  */
-export async function loadApiEndpoint(path: string | undefined): Promise<ApiEndpoint> {
+export async function loadApiEndpoint(path: string | undefined, clock: Clock = monotonic): Promise<ApiEndpoint> {
   const defaultPath = join(homedir(), ".kube", "config");
   const kubeconfigEnv = process.env["KUBECONFIG"];
   let endpoint: ApiEndpoint;
   if (path) {
     if (!existsSync(path)) throw new Error(`--kubeconfig ${path}: no such file`);
-    endpoint = await kubeconfigEndpoint(path);
+    endpoint = await kubeconfigEndpoint(path, clock);
   } else if (process.env["KUBERNETES_SERVICE_HOST"] && existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) {
-    endpoint = new OwnEndpoint(inCluster());
+    endpoint = new OwnEndpoint(inCluster(), clock);
   } else if (kubeconfigEnv) {
     // Several files in $KUBECONFIG are merged, as kubectl does: client-node knows how.
     const files = kubeconfigEnv.split(":").filter((f) => f !== "");
-    if (files.length === 1 && files[0]) endpoint = await kubeconfigEndpoint(files[0]);
+    if (files.length === 1 && files[0]) endpoint = await kubeconfigEndpoint(files[0], clock);
     else {
       const { clientNodeEndpoint } = await import("./client-node-endpoint.ts");
       endpoint = clientNodeEndpoint((kc) => kc.loadFromDefault());
     }
   } else if (existsSync(defaultPath)) {
-    endpoint = await kubeconfigEndpoint(defaultPath);
+    endpoint = await kubeconfigEndpoint(defaultPath, clock);
   } else {
     throw new Error(
       "no Kubernetes cluster configured: pass --kubeconfig PATH, set KUBECONFIG, or run inside a cluster",
