@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { Value } from "typebox/value";
+import { matches } from "../api/decode.ts";
 
 /**
  * The HTTP status of a failed Kubernetes API call, or undefined for other failures. Known by shape (a
@@ -45,7 +45,7 @@ export function isNamespaceTerminating(error: unknown): boolean {
       return false;
     }
   }
-  if (!Value.Check(StatusSchema, status)) return false;
+  if (!matches(StatusSchema, status)) return false;
   return (
     status.reason === NAMESPACE_TERMINATING ||
     (status.details?.causes ?? []).some((cause) => cause.reason === NAMESPACE_TERMINATING)

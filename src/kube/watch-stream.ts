@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { Value } from "typebox/value";
+import { matches } from "../api/decode.ts";
 import type { KubeApi } from "./api-client.ts";
 import type { WatchStream } from "./informer.ts";
 
@@ -23,7 +23,7 @@ export function watchStream(api: KubeApi): WatchStream {
         } catch {
           return;
         }
-        if (Value.Check(WatchEventSchema, event)) onEvent(event.type, event.object);
+        if (matches(WatchEventSchema, event)) onEvent(event.type, event.object);
       };
       try {
         return await api.stream(path, { ...params, watch: true }, onLine, done);
