@@ -14,11 +14,8 @@ import { createController } from "./operator.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { metricsRoutes, probeRoutes, serve } from "./observability/http-endpoints.ts";
 import { kubernetesGuard } from "./kube/metrics-access.ts";
-import { selfSignedCertificate } from "./observability/self-signed.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { registerResourceGauges } from "./controller/resource-metrics.ts";
-import { uninstall } from "./uninstall.ts";
-import { runTool } from "./cli/tools.ts";
 
 /** In-flight reconciles get this long to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -35,7 +32,12 @@ async function run(config: Config, logger: Logger): Promise<void> {
   const servers: Server[] = [];
   if (config.metricsBindAddress) {
     const secure = config.metricsSecure
-      ? { tls: await selfSignedCertificate([hostname(), "localhost"]), guard: kubernetesGuard(api) }
+      ? {
+          // Loaded only here: the certificate code is a fifth of the bundle, and most installations
+          // serve plain metrics.
+          tls: await (await import("./observability/self-signed.ts")).selfSignedCertificate([hostname(), "localhost"]),
+          guard: kubernetesGuard(api),
+        }
       : {};
     servers.push(await serve(config.metricsBindAddress, metricsRoutes(metrics.registry), secure));
   }
@@ -107,8 +109,10 @@ function main(): void {
     runUninstall(argv.slice(1));
     return;
   }
-  if (argv[0] !== undefined && !argv[0].startsWith("-")) {
-    runTool(argv[0], argv.slice(1));
+  const command = argv[0];
+  if (command !== undefined && !command.startsWith("-")) {
+    // The commands, and client-node's clients they use, are loaded only for a command: never by the operator.
+    void import("./cli/tools.ts").then(({ runTool }) => runTool(command, argv.slice(1)));
     return;
   }
   const config = configOrUsage(() => parseConfig(argv, process.env), USAGE);
@@ -126,8 +130,8 @@ function runUninstall(argv: readonly string[]): void {
   if (!config) return;
   const progress = (line: string) => process.stderr.write(`eni-operator uninstall: ${line}\n`);
   const logger = createLogger(config.logLevel);
-  loadApiEndpoint(config.kubeconfig)
-    .then((endpoint) => uninstall(config, new KubeApi(endpoint), logger, progress))
+  Promise.all([loadApiEndpoint(config.kubeconfig), import("./uninstall.ts")])
+    .then(([endpoint, { uninstall }]) => uninstall(config, new KubeApi(endpoint), logger, progress))
     .then(
       (code) => process.exit(code),
       (err: unknown) => {
