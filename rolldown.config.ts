@@ -34,7 +34,8 @@ function httpWithoutWebSocket(): Plugin {
 function asciiOnly(): Plugin {
   return {
     name: "ascii-only",
-    renderChunk: (code) => code.replace(/[^\t\n\r\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+    renderChunk: (code) =>
+      code.replace(/[^\t\n\r\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
   };
 }
 
@@ -57,9 +58,4 @@ export default defineConfig({
     charset: "ascii",
   },
   plugins: [httpWithoutWebSocket(), asciiOnly()],
-  resolve: {
-    // tr46 (under the ECM SDK's node-fetch) requires Node's deprecated punycode module. Node warns about
-    // it only outside node_modules, which the bundle is; the userland package is the same code.
-    alias: { punycode: "punycode/punycode.js" },
-  },
 });

@@ -1,9 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Agent } from "node:http";
 import pRetry from "p-retry";
-import { Type, type Static, type TSchema } from "typebox";
-import { Value } from "typebox/value";
-import { CommonClient } from "tencentcloud-sdk-nodejs-common";
+import type { Static, TSchema } from "typebox";
 import { DecodeError, decode } from "../api/decode.ts";
 import { monotonic, type Clock } from "../api/clock.ts";
 import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
@@ -15,6 +13,7 @@ import { agentFor } from "./endpoint.ts";
 import { EcmError, LOCAL_CODES } from "./errors.ts";
 import { fenceConnections } from "./fenced-connections.ts";
 import { RateLimiter, type Ticket } from "./rate-limiter.ts";
+import { MalformedAnswerError, TencentCallError, tencentCall } from "./tencent-call.ts";
 import { tupleKey } from "../api/tuple-key.ts";
 
 /** A limiter unused this long, and idle, is dropped with its metric series: its account may be gone (a rotated key). */
@@ -38,7 +37,7 @@ export interface EcmClientOptions {
 }
 
 /**
- * Signs and sends ECM calls through the official SDK, with one limiter per (account, action): ECM's
+ * Signs (TC3-HMAC-SHA256) and sends ECM calls, with one limiter per (account, action): ECM's
  * quota is per account and per action, so accounts never slow each other down. The account is the
  * SecretId a credential resolves to. Every answer is decoded against its schema. Throws EcmError for
  * every failure, with ECM's code or a local Transport.* / Credentials.* code.
@@ -113,27 +112,22 @@ export class EcmClient {
     const limiter = this.limiter(action, account);
     await limiter.acquire(ticket);
     const fence = this.options.fence ?? UNFENCED;
-    const client = new CommonClient(ECM_SIGNING_HOST, ECM_VERSION, {
-      // The SDK asks for the credential right before it signs and sends, after every wait of its own:
-      // the fence is checked there (a new connection is checked again once it is open).
-      credential: {
-        getCredential: () => {
-          checkFence(fence, action);
-          return Promise.resolve(credential);
-        },
-      },
-      profile: {
-        httpProfile: {
-          protocol: `${this.options.endpoint.protocol}//`,
-          agent: this.agent,
-          reqTimeout: Math.ceil(this.options.timeoutMs / 1000),
-        },
-      },
-    });
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const stopTimer = metrics.ecmLatency.startTimer({ action });
     try {
-      const response: unknown = await client.request(action, { ...params }, { signal: timeout });
+      // The last check before the call is signed and sent, after every wait (a new connection is checked
+      // again once it is open).
+      checkFence(fence, action);
+      const response = await tencentCall({
+        protocol: this.options.endpoint.protocol === "http:" ? "http:" : "https:",
+        agent: this.agent,
+        host: ECM_SIGNING_HOST,
+        action,
+        version: ECM_VERSION,
+        params,
+        credential,
+        signal: timeout,
+      });
       const body = decode(schema, response, `${action} response`);
       metrics.ecmRequests.inc({ action, code: "Success" });
       return body;
@@ -215,32 +209,16 @@ export function accountLabel(secretId: string): string {
   return createHash("sha256").update(secretId).digest("hex").slice(0, 12);
 }
 
-/**
- * What the SDK throws (its TencentCloudSDKHttpException): `code` for an ECM error envelope, `httpCode`
- * for a non-200 answer, neither for network errors and timeouts. Recognised by shape, not by class:
- * the class is not exported from the package root, and how a CommonJS default export reaches an ES
- * module differs between Node and test runners.
- */
-const SdkExceptionSchema = Type.Object({
-  message: Type.String(),
-  requestId: Type.String(),
-  traceId: Type.String(),
-  code: Type.Optional(Type.String()),
-  httpCode: Type.Optional(Type.Number()),
-});
-
 function toEcmError(action: EcmAction, cause: unknown, timedOut: boolean): EcmError {
   if (cause instanceof EcmError) return cause;
-  if (cause instanceof DecodeError) return new EcmError(action, LOCAL_CODES.malformed, cause.message, "", { cause });
-  if (Value.Check(SdkExceptionSchema, cause)) {
-    if (cause.code) return new EcmError(action, cause.code, cause.message, cause.requestId, { cause });
-    if (cause.httpCode !== undefined) {
-      return new EcmError(action, LOCAL_CODES.httpStatus, `HTTP ${cause.httpCode} ${cause.message}`, "", { cause });
-    }
-    const code = timedOut ? LOCAL_CODES.timeout : LOCAL_CODES.network;
-    return new EcmError(action, code, cause.message, "", { cause });
+  if (cause instanceof DecodeError || cause instanceof MalformedAnswerError) {
+    return new EcmError(action, LOCAL_CODES.malformed, cause.message, "", { cause });
   }
-  // The SDK lets a 200 answer whose body is not an ECM envelope escape as a SyntaxError or TypeError.
+  if (cause instanceof TencentCallError) {
+    if (cause.code !== undefined) return new EcmError(action, cause.code, cause.message, cause.requestId, { cause });
+    return new EcmError(action, LOCAL_CODES.httpStatus, cause.message, "", { cause });
+  }
+  // Everything else failed on the way: the connection, or the call's deadline.
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new EcmError(action, LOCAL_CODES.malformed, detail, "", { cause });
+  return new EcmError(action, timedOut ? LOCAL_CODES.timeout : LOCAL_CODES.network, detail, "", { cause });
 }

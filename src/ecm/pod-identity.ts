@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { CommonClient } from "tencentcloud-sdk-nodejs-common";
+import type { Agent } from "node:http";
 import { Type, type Static } from "typebox";
 import { decode } from "../api/decode.ts";
 import type { EcmCredential } from "./credentials.ts";
 import { agentFor } from "./endpoint.ts";
 import { STS_SIGNING_HOST } from "./endpoint-url.ts";
+import { tencentCall } from "./tencent-call.ts";
 
 const STS_VERSION = "2018-08-13";
 const EXCHANGE = "AssumeRoleWithWebIdentity";
@@ -52,7 +53,8 @@ const ExchangeResponseSchema = Type.Object({
  */
 export class PodIdentityCredentials {
   private readonly config: PodIdentityConfig;
-  private readonly client: CommonClient;
+  private readonly agent: Agent;
+  private readonly protocol: "http:" | "https:";
   private readonly now: () => number;
   private held: Held | undefined;
   private exchange: Promise<Held> | undefined;
@@ -60,18 +62,8 @@ export class PodIdentityCredentials {
   constructor(config: PodIdentityConfig, endpoint: URL, now: () => number = Date.now) {
     this.config = config;
     this.now = now;
-    this.client = new CommonClient(STS_SIGNING_HOST, STS_VERSION, {
-      // Unused: the exchange is not signed.
-      credential: { secretId: "", secretKey: "" },
-      region: config.region,
-      profile: {
-        httpProfile: {
-          protocol: `${endpoint.protocol}//`,
-          agent: agentFor(endpoint),
-          reqTimeout: Math.ceil(EXCHANGE_TIMEOUT_MS / 1000),
-        },
-      },
-    });
+    this.agent = agentFor(endpoint);
+    this.protocol = endpoint.protocol === "http:" ? "http:" : "https:";
   }
 
   async getCredential(): Promise<EcmCredential> {
@@ -100,16 +92,22 @@ export class PodIdentityCredentials {
     const requestedAtMs = this.now();
     let response: unknown;
     try {
-      response = await this.client.request(
-        EXCHANGE,
-        {
+      // Unsigned: the web-identity token is the proof.
+      response = await tencentCall({
+        protocol: this.protocol,
+        agent: this.agent,
+        host: STS_SIGNING_HOST,
+        action: EXCHANGE,
+        version: STS_VERSION,
+        region: this.config.region,
+        params: {
           ProviderId: this.config.providerId,
           RoleArn: this.config.roleArn,
           RoleSessionName: `eni-operator-${requestedAtMs}`,
           WebIdentityToken: token,
         },
-        { skipSign: true, signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) },
-      );
+        signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS),
+      });
     } catch (cause) {
       throw new Error(`TKE pod identity: STS ${EXCHANGE} failed`, { cause });
     }
