@@ -13,6 +13,9 @@ export const CREDENTIAL_FILES_MAX_AGE_MS = 10_000;
  * missed it: a rotated key is used without a restart, and listeners hear of it as soon as it is seen,
  * whichever way, even while no call reads the files (every resource waiting on a slow retry, say).
  */
+/** A directory caught half-written is read again this much later. */
+const HALF_WRITTEN_RETRY_MS = 200;
+
 export class CredentialFiles {
   private readonly dir: string;
   private readonly maxAgeMs: number;
@@ -22,6 +25,8 @@ export class CredentialFiles {
   /** Rechecks run one after another, so each compares with what the one before it read. */
   private checking: Promise<void> = Promise.resolve();
   private cached: { credential: EcmCredential; readAt: number } | undefined;
+  /** The credential listeners last heard of: the first one read, then each change they were told of. */
+  private known: EcmCredential | undefined;
   private readonly listeners: (() => void)[] = [];
 
   constructor(dir: string, maxAgeMs = CREDENTIAL_FILES_MAX_AGE_MS, now: () => number = Date.now) {
@@ -48,6 +53,7 @@ export class CredentialFiles {
     }
     const credential: EcmCredential = token ? { secretId, secretKey, token } : { secretId, secretKey };
     this.cached = { credential, readAt: this.now() };
+    this.known ??= credential;
     return credential;
   }
 
@@ -65,15 +71,19 @@ export class CredentialFiles {
   }
 
   private async compare(): Promise<void> {
-    const before = this.cached?.credential;
     this.cached = undefined;
     let after: EcmCredential;
     try {
       after = await this.read();
     } catch {
-      // A half-written directory is read again at the next event or tick; calls meanwhile report it.
+      // A half-written directory (a file truncated, not yet written) is read again shortly; calls
+      // meanwhile report it.
+      setTimeout(() => void this.recheck(), HALF_WRITTEN_RETRY_MS).unref();
       return;
     }
+    // Against what listeners last heard of, not the cache: a call may have read the new files first.
+    const before = this.known;
+    this.known = after;
     if (before === undefined || JSON.stringify(before) === JSON.stringify(after)) return;
     for (const listener of this.listeners) listener();
   }
