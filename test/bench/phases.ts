@@ -15,7 +15,7 @@ import {
   type OperatorRun,
   type ResourceSpec,
 } from "./bed.ts";
-import { apiWrites, cpuSeconds, heapUsedBytes, liveHeapBytes, memory } from "./probes.ts";
+import { apiWrites, cpuSeconds, heapFigures, heapUsedBytes, memory } from "./probes.ts";
 import { eniId, inBatches } from "../support/scenario.ts";
 
 const QUOTA = 20;
@@ -31,6 +31,27 @@ const SETTLE_MS = 3_000;
 const QUIET_MS = 10_000;
 const QUIET_CPU_SECONDS = 0.01;
 const IDLE_WAIT_MS = 120_000;
+/** CPU is also measured over this long right after all resources are Ready: what a user's monitoring sees. */
+const AFTER_READY_MS = 20_000;
+
+/**
+ * The targets, set against the same controller-runtime (Go) implementation run side by side on this
+ * machine (2 cores, one control plane and emulator), which held 78 MiB idle at 5,000 resources, used
+ * 0.00 s of CPU in the 20 s after they were Ready and 2.3 s for 400 deletions at once.
+ */
+const TARGETS = {
+  emptyRss: 80 * MIB,
+  /** Idle RSS by adoption size: 1.5x the peer's at 5,000. */
+  idleRss: new Map([
+    [5_000, 117 * MIB],
+    [10_000, 130 * MIB],
+  ]),
+  peakOverIdle: 1.2,
+  cpuAfterReadySeconds: 0.1,
+  /** Per 20 s of idle. */
+  idleCpuSeconds: 0.02,
+  cpuPerDeletionMs: 5.7,
+} as const;
 
 /** One line of the table: a figure, what it measured, and its target when it has one. */
 export interface Row {
@@ -100,10 +121,20 @@ async function idle(run: OperatorRun, idleMs: number) {
   const before = await cpuSeconds(run.pid);
   await sleep(idleMs);
   const cpu = (await cpuSeconds(run.pid)) - before;
-  const { rss } = await memory(run.pid);
+  const { rss, anon, file } = await memory(run.pid);
   const heap = await heapUsedBytes(run.operator.metricsUrl);
-  return { cpu, rss, heap, live: await liveHeapBytes(run.pid), quietAfterMs };
+  const figures = await heapFigures(run.pid);
+  return { cpu, rss, anon, file, heap, live: figures.heapUsed, figures, quietAfterMs };
 }
+
+const idleCpuRow = (phase: string, idleMs: number, cpu: number): Row =>
+  atMost(
+    phase,
+    `idle CPU over ${idleMs / 1000} s`,
+    cpu,
+    (TARGETS.idleCpuSeconds * idleMs) / 20_000,
+    (v) => `${v.toFixed(3)} s`,
+  );
 
 /** N single deletions, one at a time, each on an idle operator. */
 export async function latency(bed: Bed, count: number): Promise<Row[]> {
@@ -196,7 +227,13 @@ export async function bulk(bed: Bed, { count, accounts }: BulkOptions): Promise<
       v.toFixed(2),
     ),
     info(phase, "Event writes per deletion", ((writes.events - writesBefore.events) / count).toFixed(2)),
-    atMost(phase, "operator CPU per deletion", (cpu * 1000) / count, 9, (v) => `${v.toFixed(2)} ms`),
+    atMost(
+      phase,
+      "operator CPU per deletion",
+      (cpu * 1000) / count,
+      TARGETS.cpuPerDeletionMs,
+      (v) => `${v.toFixed(2)} ms`,
+    ),
   ];
 }
 
@@ -224,14 +261,26 @@ export async function adoption(
   const allReady = await tracker.attached(count, 600_000);
   const cpu = await cpuSeconds(run.pid);
   tracker.stop();
+  // From the moment all are Ready, without waiting for quiet: what a user's monitoring sees.
+  await sleep(Math.max(0, allReady + AFTER_READY_MS - Date.now()));
+  const cpuAfterReady = (await cpuSeconds(run.pid)) - cpu;
   const still = await idle(run, idleMs);
   const { peak } = await memory(run.pid);
+  const idleTarget = TARGETS.idleRss.get(count);
   const rows = [
     info(phase, "start → all Ready", s((allReady - run.spawnedAt) / 1000)),
     atMost(phase, "CPU per adopted resource (start → all Ready)", (cpu * 1000) / count, 5, (v) => `${v.toFixed(2)} ms`),
-    info(phase, "peak RSS", mib(peak)),
-    // The target is set at 10,000 resources; smaller sizes show how it grows.
-    count >= 10_000 ? atMost(phase, "idle RSS", still.rss, 150 * MIB, mib) : info(phase, "idle RSS", mib(still.rss)),
+    atMost(
+      phase,
+      "CPU in the 20 s after all Ready",
+      cpuAfterReady,
+      TARGETS.cpuAfterReadySeconds,
+      (v) => `${v.toFixed(2)} s`,
+    ),
+    idleTarget === undefined
+      ? info(phase, "idle RSS", mib(still.rss))
+      : atMost(phase, "idle RSS", still.rss, idleTarget, mib),
+    atMost(phase, `peak RSS (≤ ${TARGETS.peakOverIdle} × idle)`, peak, TARGETS.peakOverIdle * still.rss, mib),
     atMost(
       phase,
       "live heap per resource (above the empty operator's)",
@@ -240,8 +289,8 @@ export async function adoption(
       (v) => `${(v / 1024).toFixed(2)} KiB`,
     ),
     info(phase, "heap: live / in use (idle)", `${mib(still.live)} / ${mib(still.heap)}`),
-    atMost(phase, `idle CPU over ${idleMs / 1000} s`, still.cpu, (0.05 * idleMs) / 20_000, (v) => `${v.toFixed(2)} s`),
-    info(phase, "idle from (after all Ready)", s(still.quietAfterMs / 1000)),
+    idleCpuRow(phase, idleMs, still.cpu),
+    info(phase, "idle from (after the 20 s after all Ready)", s(still.quietAfterMs / 1000)),
   ];
   return { rows, adopted: { namespace, count, run } };
 }
@@ -283,7 +332,7 @@ export async function restart(bed: Bed, adopted: Adopted, idleMs: number): Promi
       String,
     ),
     info(phase, "idle RSS", mib(still.rss)),
-    atMost(phase, `idle CPU over ${idleMs / 1000} s`, still.cpu, (0.05 * idleMs) / 20_000, (v) => `${v.toFixed(2)} s`),
+    idleCpuRow(phase, idleMs, still.cpu),
   ];
 }
 
@@ -292,14 +341,26 @@ export async function empty(bed: Bed, idleMs: number): Promise<{ rows: Row[]; li
   const namespace = "bench-empty";
   await createNamespace(bed, namespace);
   const run = await runOperator(bed, namespace);
+  // Node's start, the bundle's load, the first list and watch.
+  const startCpu = await cpuSeconds(run.pid);
   const still = await idle(run, idleMs);
   await stopped(run);
   const phase = "empty (no resources)";
+  const { figures } = still;
   return {
     rows: [
       atMost(phase, "start → ready", (run.readyAt - run.spawnedAt) / 1000, 5, s),
-      info(phase, "idle RSS", mib(still.rss)),
+      info(phase, "CPU from start to ready", `${startCpu.toFixed(2)} s`),
+      atMost(phase, "idle RSS", still.rss, TARGETS.emptyRss, mib),
+      info(phase, "RSS: anonymous / file pages (the Node binary)", `${mib(still.anon)} / ${mib(still.file)}`),
       info(phase, "heap: live / in use (idle)", `${mib(still.live)} / ${mib(still.heap)}`),
+      info(
+        phase,
+        "outside the heap: script source / other external",
+        `${mib(figures.scriptSource)} / ${mib(figures.external - figures.scriptSource)}`,
+      ),
+      info(phase, "compiled code / bytecode", `${mib(figures.code)} / ${mib(figures.bytecode)}`),
+      idleCpuRow(phase, idleMs, still.cpu),
     ],
     liveHeap: still.live,
   };

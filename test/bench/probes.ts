@@ -1,7 +1,7 @@
 // What the benchmark reads of the processes it measures: CPU and memory from /proc, writes from
 // kube-apiserver's own metrics, the heap from the operator's /metrics.
 import { readFile } from "node:fs/promises";
-import { Type } from "typebox";
+import { Type, type Static } from "typebox";
 import { Value } from "typebox/value";
 import { clusterPki } from "../controlplane/pki.ts";
 import { httpsGet } from "../controlplane/https-request.ts";
@@ -18,11 +18,19 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-/** Resident memory now (VmRSS) and at its highest since the process started (VmHWM), in bytes. */
-export async function memory(pid: number): Promise<{ rss: number; peak: number }> {
+/**
+ * Resident memory now (VmRSS) and at its highest since the process started (VmHWM), in bytes; and now,
+ * what of it is anonymous (heaps, stacks) and what file pages (the Node binary's code and data).
+ */
+export async function memory(pid: number): Promise<{ rss: number; peak: number; anon: number; file: number }> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status)?.[1] ?? 0);
-  return { rss: kib("VmRSS") * 1024, peak: kib("VmHWM") * 1024 };
+  return {
+    rss: kib("VmRSS") * 1024,
+    peak: kib("VmHWM") * 1024,
+    anon: kib("RssAnon") * 1024,
+    file: kib("RssFile") * 1024,
+  };
 }
 
 /** The sum of the samples of one metric whose labels match all of `labels` (a value may be a regexp). */
@@ -68,14 +76,40 @@ export async function heapUsedBytes(metricsUrl: string): Promise<number> {
 
 const INSPECTOR = "http://127.0.0.1:9229";
 const InspectorTargets = Type.Array(Type.Object({ webSocketDebuggerUrl: Type.String() }));
-const EvaluatedNumber = Type.Object({ result: Type.Object({ value: Type.Number() }) });
+/** What the operator's V8 holds, after a full collection (bytes). */
+const HeapFiguresSchema = Type.Object({
+  /** The live heap. */
+  heapUsed: Type.Number(),
+  /** Memory V8 accounts outside its heap: buffers, and the source text of every loaded script. */
+  external: Type.Number(),
+  /** Of `external`: the loaded scripts' source text. */
+  scriptSource: Type.Number(),
+  /** Compiled machine code, and bytecode, with their metadata. */
+  code: Type.Number(),
+  bytecode: Type.Number(),
+});
+export type HeapFigures = Static<typeof HeapFiguresSchema>;
+const EvaluatedFigures = Type.Object({ result: Type.Object({ value: HeapFiguresSchema }) });
+const FIGURES = `(() => {
+  const v8 = process.getBuiltinModule("node:v8");
+  const { heapUsed, external } = process.memoryUsage();
+  const code = v8.getHeapCodeStatistics();
+  return {
+    heapUsed,
+    external,
+    scriptSource: code.external_script_source_size,
+    code: code.code_and_metadata_size,
+    bytecode: code.bytecode_and_metadata_size,
+  };
+})()`;
 
 /**
- * The operator's live heap: what a full garbage collection leaves. SIGUSR1 opens Node's inspector on
- * 127.0.0.1:9229, through which the collection is run and the heap then read; heap figures taken
- * without it count garbage not yet collected. Taken after every other figure, since it disturbs them.
+ * The operator's live heap (what a full garbage collection leaves) and where V8's other memory goes.
+ * SIGUSR1 opens Node's inspector on 127.0.0.1:9229, through which the collection is run and the figures
+ * then read; heap figures taken without it count garbage not yet collected. Taken after every other
+ * figure, since it disturbs them.
  */
-export async function liveHeapBytes(pid: number): Promise<number> {
+export async function heapFigures(pid: number): Promise<HeapFigures> {
   process.kill(pid, "SIGUSR1");
   const targets = await waitForInspector();
   const socket = new WebSocket(targets);
@@ -100,11 +134,8 @@ export async function liveHeapBytes(pid: number): Promise<number> {
   };
   try {
     await send("HeapProfiler.collectGarbage");
-    const result = await send("Runtime.evaluate", {
-      expression: "process.memoryUsage().heapUsed",
-      returnByValue: true,
-    });
-    if (!Value.Check(EvaluatedNumber, result)) throw new Error(`the inspector answered ${JSON.stringify(result)}`);
+    const result = await send("Runtime.evaluate", { expression: FIGURES, returnByValue: true });
+    if (!Value.Check(EvaluatedFigures, result)) throw new Error(`the inspector answered ${JSON.stringify(result)}`);
     return result.result.value;
   } finally {
     socket.close();
