@@ -264,8 +264,8 @@ describe("the chart, rendered", () => {
       },
     });
     expect(pod.spec.containers[0]?.resources).toEqual({
-      requests: { cpu: "100m", memory: "192Mi" },
-      limits: { memory: "512Mi" },
+      requests: { cpu: "100m", memory: "104Mi" },
+      limits: { memory: "256Mi" },
     });
     expect(only(objects, "PodDisruptionBudget").spec).toMatchObject({ maxUnavailable: 1 });
     const single = objectsOf(await renderChart("eni-operator", release.name, ["--set", "replicaCount=1"]));
