@@ -119,7 +119,7 @@ export class EcmClient {
       // again once it is open).
       checkFence(fence, action);
       const response = await tencentCall({
-        protocol: this.options.endpoint.protocol === "http:" ? "http:" : "https:",
+        endpoint: this.options.endpoint,
         agent: this.agent,
         host: ECM_SIGNING_HOST,
         action,

@@ -53,8 +53,8 @@ const ExchangeResponseSchema = Type.Object({
  */
 export class PodIdentityCredentials {
   private readonly config: PodIdentityConfig;
+  private readonly endpoint: URL;
   private readonly agent: Agent;
-  private readonly protocol: "http:" | "https:";
   private readonly now: () => number;
   private held: Held | undefined;
   private exchange: Promise<Held> | undefined;
@@ -63,7 +63,7 @@ export class PodIdentityCredentials {
     this.config = config;
     this.now = now;
     this.agent = agentFor(endpoint);
-    this.protocol = endpoint.protocol === "http:" ? "http:" : "https:";
+    this.endpoint = endpoint;
   }
 
   async getCredential(): Promise<EcmCredential> {
@@ -94,7 +94,7 @@ export class PodIdentityCredentials {
     try {
       // Unsigned: the web-identity token is the proof.
       response = await tencentCall({
-        protocol: this.protocol,
+        endpoint: this.endpoint,
         agent: this.agent,
         host: STS_SIGNING_HOST,
         action: EXCHANGE,

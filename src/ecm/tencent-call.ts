@@ -12,8 +12,8 @@ const REQUEST_CLIENT = "eni-operator";
 
 /** One Tencent Cloud API 3.0 call: a JSON POST of the action's parameters, signed with TC3-HMAC-SHA256. */
 export interface TencentCall {
-  /** Where the connection goes: http: or https:, with the agent that opens it (possibly to another host). */
-  readonly protocol: "http:" | "https:";
+  /** Where the connection goes (http: or https:), and the agent that opens it there. */
+  readonly endpoint: URL;
   readonly agent: Agent;
   /** The host the call is signed for and names in Host. */
   readonly host: string;
@@ -28,16 +28,14 @@ export interface TencentCall {
 
 /** The service's answer to a call it refused: the error envelope, or an HTTP status other than 200. */
 export class TencentCallError extends Error {
-  /** The envelope's Error.Code; undefined for an HTTP status. */
+  /** The envelope's Error.Code; undefined for an HTTP status other than 200. */
   readonly code: string | undefined;
-  readonly httpStatus: number;
   readonly requestId: string;
 
-  constructor(message: string, details: { code?: string; httpStatus: number; requestId: string }) {
+  constructor(message: string, details: { code?: string; requestId: string }) {
     super(message);
     this.name = "TencentCallError";
     this.code = details.code;
-    this.httpStatus = details.httpStatus;
     this.requestId = details.requestId;
   }
 }
@@ -79,7 +77,7 @@ export async function tencentCall(call: TencentCall): Promise<unknown> {
   // Whatever its body, an answer other than 200 is not the API's (a proxy's, a load balancer's).
   if (status !== 200) {
     const reason = http.STATUS_CODES[status];
-    throw new TencentCallError(`HTTP ${status}${reason ? ` ${reason}` : ""}`, { httpStatus: status, requestId: "" });
+    throw new TencentCallError(`HTTP ${status}${reason ? ` ${reason}` : ""}`, { requestId: "" });
   }
   let answer: unknown;
   try {
@@ -94,7 +92,6 @@ export async function tencentCall(call: TencentCall): Promise<unknown> {
   if (response.Error) {
     throw new TencentCallError(response.Error.Message, {
       code: response.Error.Code,
-      httpStatus: status,
       requestId: response.RequestId,
     });
   }
@@ -107,9 +104,10 @@ function post(
   body: string,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const request = (call.protocol === "https:" ? https : http).request(
+    const secure = call.endpoint.protocol === "https:";
+    const request = (secure ? https : http).request(
       {
-        protocol: call.protocol,
+        protocol: secure ? "https:" : "http:",
         host: call.host,
         path: "/",
         method: "POST",

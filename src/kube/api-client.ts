@@ -12,6 +12,9 @@ export const CONTENT = {
   mergePatch: "application/merge-patch+json",
 } as const;
 
+/** A JSON patch; `test` operations make it fail instead of clobbering a concurrent change. */
+export type JsonPatch = ({ op: "test" | "add"; path: string; value: unknown } | { op: "remove"; path: string })[];
+
 export interface ApiRequest {
   readonly query?: Query;
   /** Sent as JSON. */

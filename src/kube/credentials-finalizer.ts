@@ -3,7 +3,8 @@ import { UNFENCED, checkFence, type Fence } from "../api/fence.ts";
 import type { Logger } from "../observability/logger.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
 import type { SecretReader } from "./secret-reader.ts";
-import type { JsonPatch, Secret, SecretsApi } from "./secrets.ts";
+import type { JsonPatch } from "./api-client.ts";
+import type { Secret, SecretsApi } from "./secrets.ts";
 
 /** Keeps a credentials Secret from going while an EniAttachment names it. */
 export const CREDENTIALS_FINALIZER = `${GROUP}/credentials-in-use`;

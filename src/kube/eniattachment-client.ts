@@ -12,7 +12,7 @@ import {
 } from "../api/eniattachment.ts";
 import { isConflict, isNotFound } from "./api-errors.ts";
 import type { ListPage } from "./informer.ts";
-import { CONTENT, type KubeApi } from "./api-client.ts";
+import { CONTENT, type JsonPatch, type KubeApi } from "./api-client.ts";
 
 /** A page of a list as the API server returns it; the informer checks its items one by one. */
 const ListPageSchema = Type.Object({
@@ -29,9 +29,6 @@ const objectPath = (namespace: string, name: string): string =>
 /** The result of a status write guarded by resourceVersion. */
 export type StatusWrite =
   { readonly kind: "written"; readonly resource: EniAttachment } | { readonly kind: "conflict" };
-
-/** A JSON patch; `test` operations make it fail instead of clobbering a concurrent change. */
-type JsonPatch = ({ op: "test" | "add"; path: string; value: unknown } | { op: "remove"; path: string })[];
 
 /**
  * Typed access to EniAttachment resources: reads, status writes, guarded finalizer patches. Every

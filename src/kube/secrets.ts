@@ -1,7 +1,7 @@
 import { Type, type Static } from "typebox";
 import { decode } from "../api/decode.ts";
 import type { Fence } from "../api/fence.ts";
-import { CONTENT, type KubeApi } from "./api-client.ts";
+import { CONTENT, type JsonPatch, type KubeApi } from "./api-client.ts";
 
 /** What the operator reads of a Secret: its identity, its finalizers and deletion, its data. */
 export const SecretSchema = Type.Object({
@@ -18,9 +18,6 @@ export const SecretSchema = Type.Object({
   data: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 export type Secret = Static<typeof SecretSchema>;
-
-/** A JSON patch; `test` operations make it fail instead of clobbering a concurrent change. */
-export type JsonPatch = ({ op: "test" | "add"; path: string; value: unknown } | { op: "remove"; path: string })[];
 
 /** The Secret requests the operator makes. */
 export interface SecretsApi {
