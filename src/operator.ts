@@ -4,7 +4,7 @@ import type { Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
 import { ownerOf } from "./controller/eni-owner.ts";
 import * as text from "./controller/messages.ts";
-import { Reconciler } from "./controller/reconciler.ts";
+import { Reconciler, type ReconcilerDeps } from "./controller/reconciler.ts";
 import { ResourceIndex } from "./controller/resource-index.ts";
 import { CallTurns } from "./ecm/call-turns.ts";
 import { EcmClient } from "./ecm/client.ts";
@@ -100,7 +100,7 @@ export function createController(
     ? new CredentialsFinalizer({
         core,
         reader: secrets,
-        named: (namespace, name) => index.named(namespace, name),
+        needed: (namespace, name) => index.needed(namespace, name),
         onDeleting: (secret) => {
           for (const handler of deletionHandlers) handler(secret, "update");
           tellDeletionWaits(secret, index, events, informers).catch((err: unknown) =>
@@ -127,6 +127,7 @@ export function createController(
         const secret = spec.credentialsSecretRef?.name;
         return secret && holds?.deleting(namespace, secret) ? text.heldSecret(`${namespace}/${secret}`) : undefined;
       },
+      ...(holds ? { lastUse: lastUseOf(holds, index) } : {}),
       syncPeriodMs: config.syncPeriodMs,
       credentialsFor: resourceCredentials({
         perResource: config.perResourceCredentials,
@@ -145,6 +146,23 @@ export function createController(
   });
   credentialFiles?.onChange(() => controller.operatorCredentialsChanged());
   return { controller, cachedResources, holds };
+}
+
+/** A resource's finalizer removal, in its credentials Secret's turn: the index learns at once that it needs the Secret no more. */
+function lastUseOf(holds: CredentialsFinalizer, index: ResourceIndex): NonNullable<ReconcilerDeps["lastUse"]> {
+  return async (resource, persist, letGo) => {
+    const removed = async () => {
+      await letGo();
+      index.letGo(resource);
+    };
+    const secret = resource.spec.credentialsSecretRef?.name;
+    const namespace = resource.metadata.namespace ?? "";
+    if (secret === undefined) {
+      await removed();
+      return true;
+    }
+    return holds.lastUse(namespace, secret, () => !index.needed(namespace, secret, resource), persist, removed);
+  };
 }
 
 /** A held Secret's deletion was requested: one event on it and one on each resource naming it say which hold it. */

@@ -2,7 +2,7 @@ import type { EniAttachment, ForeignTransition, Operation } from "../api/eniatta
 import { FINALIZER, type Phase } from "../api/eniattachment.ts";
 import type { EventSpec } from "../api/event-spec.ts";
 import { DESCRIBE, DETACH } from "../ecm/actions.ts";
-import { classify } from "../ecm/errors.ts";
+import { classify, credentialsGone } from "../ecm/errors.ts";
 import type { EniObservation } from "../ecm/observation.ts";
 import {
   ATTACHED_ELSEWHERE_RECHECK_MS,
@@ -76,7 +76,10 @@ export function decide(input: DecisionInput): Decision {
   const ctx = contextOf(input);
   if (input.resource.spec.managementPolicy === "Observe") return observeOnly(ctx);
   if (input.lastCall) return afterCall(ctx, input.lastCall, observedOf(input));
-  if (!input.observed.ok) return observationFailed(ctx, input.observed.failure);
+  if (!input.observed.ok) {
+    const { failure } = input.observed;
+    return settledBeforeCredentialsWent(ctx, failure) ?? observationFailed(ctx, failure);
+  }
   return fromObservation(ctx, input.observed.eni);
 }
 
@@ -331,6 +334,28 @@ function afterCall(ctx: Context, call: CallResult, observed: Observed | undefine
         ? []
         : [{ type: "Warning", reason: `${ctx.verb}Failed`, message: text.retrying(detail, nextAttemptTime) }],
     next: { kind: "requeueAfter", ms: delayMs },
+  };
+}
+
+/**
+ * A deleted resource whose credentials Secret is gone, and whose status already says Detached for
+ * this spec, is let go as that status shows it. It is how a pass ends that the operator stopped
+ * between releasing the Secret and removing the finalizer: the last resource needing a Secret writes
+ * its settled status, then releases the Secret (which, in a namespace being deleted, goes at once),
+ * then its own finalizer, so that no Secret stays held by resources that are gone. With no Secret,
+ * no Describe can look again; the recorded one is the last word.
+ */
+function settledBeforeCredentialsWent(ctx: Context, failure: CallFailure): Decision | undefined {
+  const { prev, resource } = ctx;
+  const ready = findCondition(prev.conditions, "Ready");
+  const settled = prev.phase === "Detached" && prev.observedGeneration === ctx.generation && ready?.status === "True";
+  if (!ctx.deleting || !settled || !credentialsGone(failure.code)) return undefined;
+  const { networkInterfaceId, instanceId } = resource.spec;
+  return {
+    step: { kind: "removeFinalizer" },
+    status: prev,
+    events: [{ type: "Normal", reason: "Detached", message: text.settledBeforeCredentialsWent(networkInterfaceId, instanceId) }],
+    next: { kind: "waitForChange" },
   };
 }
 

@@ -40,6 +40,10 @@ export function reached(target: Target, networkInterfaceId: string, instanceId: 
     : `${networkInterfaceId} is not attached to ${instanceId}`;
 }
 
+export function settledBeforeCredentialsWent(networkInterfaceId: string, instanceId: string): string {
+  return `${networkInterfaceId} was last seen not attached to ${instanceId}, and the credentials Secret is gone: released as the status records it`;
+}
+
 export function withRequestId(message: string, requestId: string | undefined): string {
   return requestId ? `${message} (RequestId ${requestId})` : message;
 }

@@ -44,6 +44,16 @@ export interface ReconcilerDeps {
   readonly heldSecret?: (resource: EniAttachment) => string | undefined;
   /** The owner of the resource's ENI among all resources naming it (the index of the informer's cache). */
   readonly ownerOf?: (resource: EniAttachment) => EniAttachment | undefined;
+  /**
+   * Removes a resource's finalizer through `letGo`, in the turn of the credentials Secret it names;
+   * when no other resource needs that Secret, `persist` and the Secret's release come first (see
+   * CredentialsFinalizer). Whether `letGo` ran. Without it, `letGo` runs alone.
+   */
+  readonly lastUse?: (
+    resource: EniAttachment,
+    persist: () => Promise<boolean>,
+    letGo: () => Promise<void>,
+  ) => Promise<boolean>;
   /** The operator's --sync-period; a resource's annotation may override it. */
   readonly syncPeriodMs?: number;
   readonly now?: () => Date;
@@ -52,6 +62,8 @@ export interface ReconcilerDeps {
 }
 
 const WAIT: Next = { kind: "waitForChange" };
+/** A resource let go without an ECM call needs no credentials to be let go again after a restart. */
+const NOTHING_TO_PERSIST = () => Promise.resolve(true);
 /** A status write that keeps losing to other writers is left to the next pass. */
 const STATUS_WRITE_ATTEMPTS = 3;
 const AGAIN: Next = { kind: "requeueAfter", ms: 0 };
@@ -106,7 +118,7 @@ export class Reconciler {
         this.forget(key);
         const event = orphanedEvent(resource);
         await events.record(resource, isPaused(resource) ? deletingWhilePaused(event) : event);
-        this.guard.wrote(await resources.removeFinalizer(resource));
+        await this.removeFinalizer(resource, NOTHING_TO_PERSIST);
         log.info("released without detaching (deletionPolicy Orphan or managementPolicy Observe)");
         return WAIT;
       }
@@ -118,7 +130,7 @@ export class Reconciler {
   }
 
   private async apply(key: string, resource: EniAttachment, log: Logger, trigger: Trigger): Promise<Next> {
-    const { resources, events, calls } = this.deps;
+    const { events, calls } = this.deps;
     if (isPaused(resource) && !resource.metadata.deletionTimestamp) {
       calls.release(key);
       const paused = (current: EniAttachment) =>
@@ -181,18 +193,42 @@ export class Reconciler {
     }
     for (const event of decision.events) await events.record(current, event);
     if (decision.step.kind === "removeFinalizer") {
-      const survivor = this.guard.wrote(await resources.removeFinalizer(current));
+      const stillRemoving = (fresh: EniAttachment) => {
+        const again = decideFor(fresh);
+        return again.step.kind === "removeFinalizer" ? again : undefined;
+      };
+      // Written only by the last resource needing its credentials Secret, which is released next: a
+      // restart before the finalizer goes finds no Secret to look with, and lets it go on this record.
+      const persist = async () => {
+        const written = await this.writeStatus(current, decision, stillRemoving);
+        if (written) current = written.current;
+        return written !== undefined;
+      };
+      const removal = await this.removeFinalizer(current, persist);
+      if (!removal) return AGAIN;
       this.unwritten.delete(key);
       log.info("finalizer removed");
       // Another finalizer keeps it: show the settled status rather than one still waiting for ECM.
-      if (survivor) {
-        await this.writeStatus(survivor, decision, (fresh) => {
-          const again = decideFor(fresh);
-          return again.step.kind === "removeFinalizer" ? again : undefined;
-        });
-      }
+      if (removal.survivor) await this.writeStatus(removal.survivor, decision, stillRemoving);
     }
     return decision.next;
+  }
+
+  /**
+   * Removes the finalizer (after the credentials Secret's release, when this is its last user, and
+   * `persist` before that). Undefined when `persist` gave up; else what is left of the object.
+   */
+  private async removeFinalizer(
+    resource: EniAttachment,
+    persist: () => Promise<boolean>,
+  ): Promise<{ survivor: EniAttachment | undefined } | undefined> {
+    let removal: { survivor: EniAttachment | undefined } | undefined;
+    const letGo = async () => {
+      removal = { survivor: this.guard.wrote(await this.deps.resources.removeFinalizer(resource)) };
+    };
+    if (this.deps.lastUse) await this.deps.lastUse(resource, persist, letGo);
+    else await letGo();
+    return removal;
   }
 
   private heldSecretOf(resource: EniAttachment): { heldSecret?: string } {
@@ -210,11 +246,11 @@ export class Reconciler {
 
   /** Another resource owns the ENI: no ECM call; status and one event say who, or a deleted one is let go. */
   private async standAside(key: string, resource: EniAttachment, owner: string, log: Logger): Promise<Next> {
-    const { resources, events } = this.deps;
+    const { events } = this.deps;
     this.forget(key);
     const decision = duplicateClaim(resource, owner, this.now());
     if (decision.step.kind === "removeFinalizer") {
-      this.guard.wrote(await resources.removeFinalizer(resource));
+      await this.removeFinalizer(resource, NOTHING_TO_PERSIST);
       log.info({ owner }, "released without a call: another resource owns its ENI");
       return WAIT;
     }

@@ -1,4 +1,4 @@
-import type { EniAttachment } from "../api/eniattachment.ts";
+import { FINALIZER, type EniAttachment } from "../api/eniattachment.ts";
 import type { ChangeKind } from "../kube/informer.ts";
 import { ownerOf } from "./eni-owner.ts";
 import { keyOf } from "./keys.ts";
@@ -18,9 +18,15 @@ export interface IndexChange {
 }
 
 interface Entry {
+  readonly uid: string | undefined;
   /** Undefined for an observer (managementPolicy Observe): it never owns an ENI and never blocks an owner. */
   readonly eni: string | undefined;
   readonly secret: string | undefined;
+  /**
+   * Deleted and let go (its finalizer removed, as the cache shows or as this process just did): it
+   * makes no further ECM call, so it needs its Secret no more.
+   */
+  readonly letGo: boolean;
 }
 
 /**
@@ -36,7 +42,7 @@ export class ResourceIndex {
   update(resource: EniAttachment, kind: ChangeKind): IndexChange {
     const key = keyOf(resource);
     const before = this.entries.get(key);
-    const after = kind === "delete" ? undefined : entryOf(resource);
+    const after = kind === "delete" ? undefined : entryOf(resource, before);
     const eniKeys = new Set([before?.eni, after?.eni].filter((eni) => eni !== undefined));
     const ownersBefore = new Map([...eniKeys].map((eni) => [eni, this.ownerKey(eni)]));
 
@@ -69,6 +75,21 @@ export class ResourceIndex {
 
   named(namespace: string, name: string): boolean {
     return this.bySecret.has(secretKeyOf(namespace, name));
+  }
+
+  /** Whether a resource naming the Secret, other than `except`, may still make an ECM call with it. */
+  needed(namespace: string, name: string, except?: EniAttachment): boolean {
+    const exceptKey = except && keyOf(except);
+    return [...(this.bySecret.get(secretKeyOf(namespace, name)) ?? [])].some(
+      (key) => key !== exceptKey && this.entries.get(key)?.letGo === false,
+    );
+  }
+
+  /** The resource's finalizer was just removed: it needs its Secret no more, before the cache shows it. */
+  letGo(resource: EniAttachment): void {
+    const key = keyOf(resource);
+    const entry = this.entries.get(key);
+    if (entry && entry.uid === resource.metadata.uid) this.entries.set(key, { ...entry, letGo: true });
   }
 
   private ownerKey(eni: string): string | undefined {
@@ -104,12 +125,18 @@ export class ResourceIndex {
 }
 
 /** A managing resource claims the ENI it names; an observer only reads it, so it claims nothing. */
-function entryOf(resource: EniAttachment): Entry {
+function entryOf(resource: EniAttachment, before: Entry | undefined): Entry {
   const { ecmRegion, networkInterfaceId, credentialsSecretRef, managementPolicy } = resource.spec;
-  const namespace = resource.metadata.namespace ?? "";
+  const { namespace = "", uid, deletionTimestamp, finalizers } = resource.metadata;
+  // A deleted object cannot come back: once let go it stays so, even if a write of it races the removal.
+  const letGo =
+    deletionTimestamp !== undefined &&
+    (!(finalizers?.includes(FINALIZER) ?? false) || (before?.letGo === true && before.uid === uid));
   return {
+    uid,
     eni: managementPolicy === "Observe" ? undefined : eniKeyOf(ecmRegion, networkInterfaceId),
     secret: credentialsSecretRef ? secretKeyOf(namespace, credentialsSecretRef.name) : undefined,
+    letGo,
   };
 }
 

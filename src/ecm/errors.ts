@@ -92,6 +92,11 @@ export function classify(code: string, action: EcmAction): Classification {
   return rule ? { class: rule.class, known: true } : { class: "ServiceFault", known: false };
 }
 
+/** Whether the code says the resource's credentials Secret no longer exists (not that it is wrong). */
+export function credentialsGone(code: string): boolean {
+  return code === LOCAL_CODES.secretNotFound;
+}
+
 /** An ECM call that failed: the code from the envelope (or a local code), and the RequestId if ECM gave one. */
 export class EcmError extends Error {
   readonly code: string;

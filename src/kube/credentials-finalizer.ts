@@ -17,8 +17,8 @@ export const RELEASE_RETRY_MS = 5_000;
 export interface CredentialsFinalizerOptions {
   readonly core: Pick<SecretsApi, "patchNamespacedSecret">;
   readonly reader: SecretReader;
-  /** Whether any EniAttachment in the informer's cache, terminating ones included, names the Secret. */
-  readonly named: (namespace: string, name: string) => boolean;
+  /** Whether an EniAttachment in the informer's cache names the Secret and may still call ECM with it. */
+  readonly needed: (namespace: string, name: string) => boolean;
   /** A held Secret seen with a deletion requested: told once per Secret. */
   readonly onDeleting: (secret: Secret) => void;
   readonly logger: Logger;
@@ -29,18 +29,21 @@ export interface CredentialsFinalizerOptions {
 /**
  * The finalizer `ecm.eni-operator.io/credentials-in-use` on the Secrets that EniAttachments name.
  *
- * Flow: `hold` adds it when a Secret is read for an ECM call, before that call; `release` removes it
- * once no EniAttachment in the informer's cache names the Secret (the last one gone, or its
- * reference changed). A Secret whose deletion was requested keeps its finalizer, so it stays readable
- * and every detach still signs with it; it goes when the last resource naming it has.
+ * Flow: `hold` adds it when a Secret is read for an ECM call, before that call. `lastUse` runs each
+ * resource's own finalizer removal in the Secret's turn and, for the last resource that needs the
+ * Secret, releases the Secret just before: the resource is still there if the process stops in
+ * between, so a restart finds the Secret through it. `release` removes it once no EniAttachment in the
+ * informer's cache needs the Secret (a reference changed, or a resource gone without `lastUse`). A
+ * Secret whose deletion was requested keeps its finalizer, so it stays readable and every detach
+ * still signs with it; it goes when the last resource needing it does.
  * Guarantees: patches carry a JSON-patch `test` of the finalizer list (or resourceVersion), so a
  * concurrent change is never overwritten; the hold and the release of one Secret never run at once,
  * and a release looks at the cache again when its turn comes, so a resource that named the Secret
  * meanwhile keeps it held. Only the Secret's own finalizer list is written.
- * Caveats: a Secret is never read by listing, so one whose last resource went while this process was
- * stopped (between that resource's finalizer removal and the release) keeps the finalizer until a
- * resource names it and goes again, or someone removes it; no new finalizer can be added to a Secret
- * already being deleted, which is then used as long as it exists.
+ * Caveats: a Secret is never read by listing, so one whose last resource went without this process
+ * (its finalizer removed by hand, say) keeps the finalizer until a resource names it and goes again,
+ * or someone removes it; no new finalizer can be added to a Secret already being deleted, which is
+ * then used as long as it exists.
  */
 export class CredentialsFinalizer {
   private readonly options: CredentialsFinalizerOptions;
@@ -66,10 +69,34 @@ export class CredentialsFinalizer {
     return held && this.seen(namespace, name, held);
   }
 
-  /** Removes the finalizer unless a resource in the cache still names the Secret; failures are retried. */
+  /**
+   * Runs `letGo` (a resource's finalizer removal) in the Secret's turn. When `last()` says no other
+   * resource needs the Secret, `persist` (what a restart needs to know) and the Secret's release come
+   * first; a false `persist` gives up. A failed release throws, and the resource stays for the next pass.
+   * Whether `letGo` ran.
+   */
+  lastUse(
+    namespace: string,
+    name: string,
+    last: () => boolean,
+    persist: () => Promise<boolean>,
+    letGo: () => Promise<void>,
+  ): Promise<boolean> {
+    return this.inTurn(namespace, name, async () => {
+      if (last()) {
+        if (!(await persist())) return false;
+        await this.removeFinalizer(namespace, name, () => false);
+      }
+      await letGo();
+      return true;
+    });
+  }
+
+  /** Removes the finalizer unless a resource in the cache still needs the Secret; failures are retried. */
   release(namespace: string, name: string): Promise<void> {
     if (!this.fence()) return Promise.resolve();
-    return this.inTurn(namespace, name, () => this.removeFinalizer(namespace, name)).then(
+    const needed = () => this.options.needed(namespace, name);
+    return this.inTurn(namespace, name, () => this.removeFinalizer(namespace, name, needed)).then(
       () => {
         this.retrying.delete(keyOf(namespace, name));
       },
@@ -136,9 +163,9 @@ export class CredentialsFinalizer {
     return undefined;
   }
 
-  private async removeFinalizer(namespace: string, name: string): Promise<void> {
-    const { reader, logger, named } = this.options;
-    for (let attempt = 1; !named(namespace, name); attempt += 1) {
+  private async removeFinalizer(namespace: string, name: string, needed: () => boolean): Promise<void> {
+    const { reader, logger } = this.options;
+    for (let attempt = 1; !needed(); attempt += 1) {
       const secret = await reader.read(namespace, name, true);
       const index = secret?.metadata?.finalizers?.indexOf(CREDENTIALS_FINALIZER) ?? -1;
       if (!secret || index < 0) return;

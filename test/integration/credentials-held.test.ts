@@ -183,3 +183,34 @@ describe("a credentials Secret deleted by hand while two resources name it", () 
     await waitFor(async () => (await finalizersOf("new")).includes(CREDENTIALS_FINALIZER), 20_000);
   });
 });
+
+describe("the operator stopped after releasing the Secret, before letting its last resource go", () => {
+  const s = useScenario("held-restart", options);
+
+  it("lets the resource go on the Detached status it wrote, without another call, and the namespace goes", async () => {
+    const [name = ""] = await attachedWithSecret(s, 1);
+    await s.patchSpec(name, { desiredState: "Detached" });
+    await s.waitFor(name, (r) => r.status?.phase === "Detached" && r.status.observedGeneration === r.metadata.generation);
+    await s.crashAndRestartOperator(async () => {
+      // What the operator leaves when stopped there: the namespace being deleted, the resource's
+      // settled status written after its deletion, the Secret released and so gone.
+      expect((await kubectl(["delete", "namespace", s.namespace, "--wait=false"])).code).toBe(0);
+      const deleted = await s.waitFor(name, (r) => r.metadata.deletionTimestamp !== undefined);
+      const written = await kubectl([
+        ...["patch", "eniattachment", name, "-n", s.namespace, "--subresource=status", "--type=merge"],
+        ...["-p", JSON.stringify({ status: { observedGeneration: deleted.metadata.generation } })],
+      ]);
+      expect(written.code, written.stderr).toBe(0);
+      await waitFor(async () => (await readSecret(s.namespace))?.metadata?.deletionTimestamp !== undefined, 30_000);
+      const released = await kubectl([
+        ...["patch", "secret", SECRET, "-n", s.namespace, "--type=json"],
+        ...["-p", JSON.stringify([{ op: "remove", path: "/metadata/finalizers" }])],
+      ]);
+      expect(released.code, released.stderr).toBe(0);
+      await waitFor(async () => (await readSecret(s.namespace)) === undefined, 30_000);
+    });
+    await waitFor(async () => (await kubectl(["get", "namespace", s.namespace])).stderr.includes("NotFound"), 60_000);
+    await detachedOnce(s, 1);
+    expect(s.operator.logs.some((line) => line.msg === "finalizer removed")).toBe(true);
+  });
+});

@@ -49,7 +49,8 @@ export interface Scenario {
   emulator: RunningEmulator;
   readonly operator: RunningOperator;
   /** SIGKILLs the operator, as a node failure or OOM kill would, and starts a new one. */
-  crashAndRestartOperator(): Promise<void>;
+  /** SIGKILLs the operator, runs `whileDown`, and starts it again. */
+  crashAndRestartOperator(whileDown?: () => Promise<void>): Promise<void>;
   create(name: string, spec: Partial<EniAttachmentSpec> & Pick<EniAttachmentSpec, "networkInterfaceId">): Promise<void>;
   get(name: string): Promise<EniAttachment | undefined>;
   list(): Promise<EniAttachment[]>;
@@ -157,9 +158,10 @@ export async function startScenario(prefix: string, options: ScenarioOptions = {
     get operator() {
       return operator;
     },
-    crashAndRestartOperator: async () => {
+    crashAndRestartOperator: async (whileDown) => {
       operator.process.kill("SIGKILL");
       await operator.stop();
+      await whileDown?.();
       operator = await launch();
     },
     create: async (name, spec) => {

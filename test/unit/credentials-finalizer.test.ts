@@ -62,14 +62,14 @@ const tenant = (metadata: Partial<NonNullable<Secret["metadata"]>> = {}): Secret
   data: { secretId: "aWQ=", secretKey: "a2V5" },
 });
 
-function setup(secret: Secret | undefined, named = () => false) {
+function setup(secret: Secret | undefined, needed = () => false) {
   const api = fakeSecretApi(secret);
   const reader = new SecretReader(api);
   const deleting: Secret[] = [];
   const holds = new CredentialsFinalizer({
     core: api,
     reader,
-    named: () => named(),
+    needed: () => needed(),
     onDeleting: (s) => deleting.push(s),
     logger: silentLogger,
     retryMs: 1,
@@ -188,5 +188,77 @@ describe("releasing a credentials Secret", () => {
     }
     expect(api.current?.metadata?.finalizers).toEqual([]);
     holds.stop();
+  });
+});
+
+describe("the last resource needing a credentials Secret", () => {
+  const held = () => tenant({ deletionTimestamp: new Date().toISOString(), finalizers: [CREDENTIALS_FINALIZER] });
+
+  it("persists its record, releases the Secret, then lets itself go, in that order", async () => {
+    const { api, holds } = setup(held());
+    const order: string[] = [];
+    api.before = () => order.push("release");
+    const ran = await holds.lastUse(
+      "team-a",
+      "tenant",
+      () => true,
+      () => {
+        order.push("persist");
+        return Promise.resolve(true);
+      },
+      () => {
+        order.push(api.current ? "let go (Secret still there)" : "let go");
+        return Promise.resolve();
+      },
+    );
+    expect(ran).toBe(true);
+    expect(order).toEqual(["persist", "release", "let go"]);
+  });
+
+  it("releases nothing and is not let go when its record could not be written", async () => {
+    const { api, holds } = setup(held());
+    let letGo = false;
+    const ran = await holds.lastUse(
+      "team-a",
+      "tenant",
+      () => true,
+      () => Promise.resolve(false),
+      () => Promise.resolve(void (letGo = true)),
+    );
+    expect([ran, letGo, api.patches]).toEqual([false, false, []]);
+  });
+
+  it("is not let go when the release fails, so the next pass releases again", async () => {
+    const { api, holds } = setup(held());
+    api.patchNamespacedSecret = () => Promise.reject(new ApiException(503, "unavailable", "", {}));
+    let letGo = false;
+    const lastUse = holds.lastUse(
+      "team-a",
+      "tenant",
+      () => true,
+      () => Promise.resolve(true),
+      () => Promise.resolve(void (letGo = true)),
+    );
+    await expect(lastUse).rejects.toThrow();
+    expect(letGo).toBe(false);
+  });
+
+  it("runs one resource at a time per Secret, so of two let go together exactly the second releases it", async () => {
+    const { api, holds } = setup(held());
+    const needing = new Set(["a", "b"]);
+    const use = (name: string) =>
+      holds.lastUse(
+        "team-a",
+        "tenant",
+        () => [...needing].every((other) => other === name),
+        () => Promise.resolve(true),
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          needing.delete(name);
+        },
+      );
+    await Promise.all([use("a"), use("b")]);
+    expect(api.patches).toHaveLength(1);
+    expect(api.current).toBeUndefined();
   });
 });

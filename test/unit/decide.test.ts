@@ -195,6 +195,50 @@ describe("detaching (desiredState Detached or deletion)", () => {
   });
 });
 
+describe("a deleted resource whose credentials Secret is gone", () => {
+  const secretGone = { ok: false as const, failure: { code: "Credentials.SecretNotFound", message: "gone", requestId: "" } };
+  const look = (resource: EniAttachment, failure = secretGone) =>
+    decide({ resource, observed: failure, now: NOW, jitter: 0.5 });
+  const detachRequested: EniAttachmentStatus = {
+    phase: "Detaching",
+    operation: { action: DETACH, requestId: "req-detach", time: secondsAgo(1), outcome: "Accepted", attempts: 1 },
+  };
+  const settled = run(eniAttachment().deleting().withStatus(detachRequested).build(), unattached).status;
+
+  it("is let go as its status records it when that says Detached for this spec", () => {
+    const resource = eniAttachment().deleting().withStatus(settled).build();
+    const decision = look(resource);
+    expect(decision.step).toEqual({ kind: "removeFinalizer" });
+    expect(decision.status).toEqual(resource.status);
+    expect(decision.events).toEqual([
+      {
+        type: "Normal",
+        reason: "Detached",
+        message: `${ENI} was last seen not attached to ${INSTANCE}, and the credentials Secret is gone: released as the status records it`,
+      },
+    ]);
+  });
+
+  it("waits, saying why, when the status says anything else or another failure stops the look", () => {
+    const stillAttached = run(eniAttachment().build(), attachedToUs).status;
+    const cases = [
+      eniAttachment().deleting().withStatus(detachRequested).build(),
+      eniAttachment().deleting().withStatus(stillAttached).build(),
+      // The spec changed since the record: it describes another generation.
+      eniAttachment().deleting().generation(2).withStatus({ ...settled, observedGeneration: 1 }).build(),
+      // Not deleted: a Detached resource keeps looking.
+      eniAttachment().detached().withStatus(settled).build(),
+    ];
+    for (const resource of cases) {
+      const decision = look(resource);
+      expect(decision.step).toEqual({ kind: "none" });
+      expect(condition(decision, "Synced")).toMatchObject({ status: "False", reason: "Credentials.SecretNotFound" });
+    }
+    const wrongKey = { ok: false as const, failure: { code: "AuthFailure.SecretIdNotFound", message: "", requestId: "r" } };
+    expect(look(eniAttachment().deleting().withStatus(settled).build(), wrongKey).step).toEqual({ kind: "none" });
+  });
+});
+
 describe("ECM errors follow the error table", () => {
   const detachResource = () => eniAttachment().detached().build();
 

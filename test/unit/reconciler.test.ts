@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Trigger } from "../../src/controller/decision.ts";
-import { Reconciler } from "../../src/controller/reconciler.ts";
+import { Reconciler, type ReconcilerDeps } from "../../src/controller/reconciler.ts";
 import type { EniAttachment } from "../../src/api/eniattachment.ts";
 import { ENI, INSTANCE, NOW, attachedToUs, eniAttachment, secondsAgo, unattached } from "./fixtures.ts";
 import { FakeCalls, FakeEvents, FakeObserver, FakeStore, Journal, credentials, silentLogger } from "./fakes.ts";
@@ -11,7 +11,7 @@ import { FakeCalls, FakeEvents, FakeObserver, FakeStore, Journal, credentials, s
 const ATTACH = "AttachNetworkInterface" as const;
 const DETACH = "DetachNetworkInterface" as const;
 
-function setup(resource: EniAttachment, owner?: EniAttachment) {
+function setup(resource: EniAttachment, owner?: EniAttachment, lastUse?: ReconcilerDeps["lastUse"]) {
   const journal = new Journal();
   const store = new FakeStore(journal);
   const events = new FakeEvents(journal);
@@ -27,6 +27,7 @@ function setup(resource: EniAttachment, owner?: EniAttachment) {
     credentialsFor: () => credentials,
     cached: () => cache && structuredClone(cache),
     ...(owner ? { ownerOf: () => owner } : {}),
+    ...(lastUse ? { lastUse } : {}),
     now: () => NOW,
     jitter: () => 0.5,
   });
@@ -49,6 +50,11 @@ function setup(resource: EniAttachment, owner?: EniAttachment) {
 /** Queued by a change of the object, and by its own scheduled next pass. */
 const CHANGED: Trigger = { changed: true, credentialsChanged: false };
 const SCHEDULED: Trigger = { changed: false, credentialsChanged: false };
+
+const detachAccepted = {
+  phase: "Detaching" as const,
+  operation: { action: DETACH, requestId: "req-d", time: secondsAgo(1), outcome: "Accepted" as const, attempts: 1 },
+};
 
 describe("the reconciler", () => {
   it("asks ECM at once after a change, and lets a scheduled look wait to share a Describe call", async () => {
@@ -126,11 +132,35 @@ describe("the reconciler", () => {
     expect(s.store.current("web")).toBeUndefined();
   });
 
+  it("as the last user of its credentials Secret, writes its settled status and releases the Secret before letting go", async () => {
+    const deleted = eniAttachment().deleting().credentials("tenant").withStatus(detachAccepted).build();
+    const lastOf = (last: boolean): NonNullable<ReconcilerDeps["lastUse"]> =>
+      async (_resource, persist, letGo) => {
+        if (last && !(await persist())) return false;
+        if (last) s.journal.note("release Secret team-a/tenant");
+        await letGo();
+        return true;
+      };
+    let s = setup(deleted, undefined, lastOf(true));
+    s.observer.shows = unattached;
+    expect(await s.reconcile()).toEqual({ kind: "waitForChange" });
+    expect(s.journal.entries).toEqual([
+      `describe ${ENI}`,
+      "release team-a/web",
+      "event Detached",
+      "status Detached",
+      "release Secret team-a/tenant",
+      "removeFinalizer",
+    ]);
+
+    // Another resource still needs the Secret: nothing is written before the finalizer goes.
+    s = setup(deleted, undefined, lastOf(false));
+    s.observer.shows = unattached;
+    await s.reconcile();
+    expect(s.journal.entries).toEqual([`describe ${ENI}`, "release team-a/web", "event Detached", "removeFinalizer"]);
+  });
+
   it("writes the settled status after letting go when another finalizer keeps the object", async () => {
-    const detachAccepted = {
-      phase: "Detaching" as const,
-      operation: { action: DETACH, requestId: "req-d", time: secondsAgo(1), outcome: "Accepted" as const, attempts: 1 },
-    };
     const kept = eniAttachment().deleting().withStatus(detachAccepted).build();
     kept.metadata.finalizers = [...(kept.metadata.finalizers ?? []), "example.com/keep"];
     const s = setup(kept);
