@@ -354,7 +354,13 @@ function settledBeforeCredentialsWent(ctx: Context, failure: CallFailure): Decis
   return {
     step: { kind: "removeFinalizer" },
     status: prev,
-    events: [{ type: "Normal", reason: "Detached", message: text.settledBeforeCredentialsWent(networkInterfaceId, instanceId) }],
+    events: [
+      {
+        type: "Normal",
+        reason: "Detached",
+        message: text.settledBeforeCredentialsWent(networkInterfaceId, instanceId),
+      },
+    ],
     next: { kind: "waitForChange" },
   };
 }

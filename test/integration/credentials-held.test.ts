@@ -190,7 +190,10 @@ describe("the operator stopped after releasing the Secret, before letting its la
   it("lets the resource go on the Detached status it wrote, without another call, and the namespace goes", async () => {
     const [name = ""] = await attachedWithSecret(s, 1);
     await s.patchSpec(name, { desiredState: "Detached" });
-    await s.waitFor(name, (r) => r.status?.phase === "Detached" && r.status.observedGeneration === r.metadata.generation);
+    await s.waitFor(
+      name,
+      (r) => r.status?.phase === "Detached" && r.status.observedGeneration === r.metadata.generation,
+    );
     await s.crashAndRestartOperator(async () => {
       // What the operator leaves when stopped there: the namespace being deleted, the resource's
       // settled status written after its deletion, the Secret released and so gone.

@@ -196,7 +196,10 @@ describe("detaching (desiredState Detached or deletion)", () => {
 });
 
 describe("a deleted resource whose credentials Secret is gone", () => {
-  const secretGone = { ok: false as const, failure: { code: "Credentials.SecretNotFound", message: "gone", requestId: "" } };
+  const secretGone = {
+    ok: false as const,
+    failure: { code: "Credentials.SecretNotFound", message: "gone", requestId: "" },
+  };
   const look = (resource: EniAttachment, failure = secretGone) =>
     decide({ resource, observed: failure, now: NOW, jitter: 0.5 });
   const detachRequested: EniAttachmentStatus = {
@@ -225,7 +228,11 @@ describe("a deleted resource whose credentials Secret is gone", () => {
       eniAttachment().deleting().withStatus(detachRequested).build(),
       eniAttachment().deleting().withStatus(stillAttached).build(),
       // The spec changed since the record: it describes another generation.
-      eniAttachment().deleting().generation(2).withStatus({ ...settled, observedGeneration: 1 }).build(),
+      eniAttachment()
+        .deleting()
+        .generation(2)
+        .withStatus({ ...settled, observedGeneration: 1 })
+        .build(),
       // Not deleted: a Detached resource keeps looking.
       eniAttachment().detached().withStatus(settled).build(),
     ];
@@ -234,7 +241,10 @@ describe("a deleted resource whose credentials Secret is gone", () => {
       expect(decision.step).toEqual({ kind: "none" });
       expect(condition(decision, "Synced")).toMatchObject({ status: "False", reason: "Credentials.SecretNotFound" });
     }
-    const wrongKey = { ok: false as const, failure: { code: "AuthFailure.SecretIdNotFound", message: "", requestId: "r" } };
+    const wrongKey = {
+      ok: false as const,
+      failure: { code: "AuthFailure.SecretIdNotFound", message: "", requestId: "r" },
+    };
     expect(look(eniAttachment().deleting().withStatus(settled).build(), wrongKey).step).toEqual({ kind: "none" });
   });
 });

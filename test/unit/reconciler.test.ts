@@ -134,7 +134,8 @@ describe("the reconciler", () => {
 
   it("as the last user of its credentials Secret, writes its settled status and releases the Secret before letting go", async () => {
     const deleted = eniAttachment().deleting().credentials("tenant").withStatus(detachAccepted).build();
-    const lastOf = (last: boolean): NonNullable<ReconcilerDeps["lastUse"]> =>
+    const lastOf =
+      (last: boolean): NonNullable<ReconcilerDeps["lastUse"]> =>
       async (_resource, persist, letGo) => {
         if (last && !(await persist())) return false;
         if (last) s.journal.note("release Secret team-a/tenant");
