@@ -30,8 +30,8 @@ export interface Informer<T> {
 
 export interface KeyReconciler {
   reconcile(namespace: string, name: string, log: Logger, trigger: Trigger): Promise<Next>;
-  /** Every change the informers deliver, whether or not it enqueues. */
-  delivered(resource: EniAttachment, kind: ChangeKind): void;
+  /** Every change the informers deliver, whether or not it enqueues. True for an own write already acted on. */
+  delivered(resource: EniAttachment, kind: ChangeKind): boolean;
 }
 
 export interface ControllerOptions {
@@ -128,7 +128,7 @@ export class Controller {
   }
 
   private onResource(resource: EniAttachment, kind: ChangeKind): void {
-    this.options.reconciler.delivered(resource, kind);
+    const actedOn = this.options.reconciler.delivered(resource, kind);
     this.indexed(resource, kind);
     if (!this.leading) return;
     const key = keyOf(resource);
@@ -139,6 +139,8 @@ export class Controller {
     const fingerprint = fingerprintOf(resource);
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);
+    // The operator's own finalizer add: the pass that made it carried on, and scheduled what comes next.
+    if (actedOn) return;
     this.changed.add(key);
     this.enqueue(resource);
   }

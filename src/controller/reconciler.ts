@@ -84,6 +84,8 @@ export class Reconciler {
    * status held it, so it writes the RequestId and makes no second call for it.
    */
   private readonly unwritten = new Map<string, Operation>();
+  /** Per key, the resourceVersion of this operator's finalizer add, until the informer delivers a version. */
+  private readonly finalizerAdded = new Map<string, string>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -95,9 +97,18 @@ export class Reconciler {
     this.jitter = deps.jitter ?? Math.random;
   }
 
-  /** What the informer's cache now holds, so that reads after the operator's own writes can trust it. */
-  delivered(resource: EniAttachment, kind: ChangeKind): void {
+  /**
+   * What the informer's cache now holds, so that reads after the operator's own writes can trust it.
+   * Whether it is the version this operator's finalizer add produced: the pass that added it went on
+   * from that version, so it needs no pass of its own.
+   */
+  delivered(resource: EniAttachment, kind: ChangeKind): boolean {
     this.guard.delivered(resource, kind);
+    const key = keyOf(resource);
+    const added = this.finalizerAdded.get(key);
+    // A watch delivers versions in order: after any version of the key, the added one is shown or passed.
+    if (added !== undefined) this.finalizerAdded.delete(key);
+    return kind !== "delete" && added !== undefined && added === resource.metadata.resourceVersion;
   }
 
   async reconcile(namespace: string, name: string, log: Logger, trigger: Trigger): Promise<Next> {
@@ -122,8 +133,12 @@ export class Reconciler {
         log.info("released without detaching (deletionPolicy Orphan or managementPolicy Observe)");
         return WAIT;
       }
-      case "addFinalizer":
-        return this.apply(key, this.guard.wrote(await resources.addFinalizer(resource)), log, trigger);
+      case "addFinalizer": {
+        const added = this.guard.wrote(await resources.addFinalizer(resource));
+        const { resourceVersion } = added.metadata;
+        if (resourceVersion !== undefined) this.finalizerAdded.set(key, resourceVersion);
+        return this.apply(key, added, log, trigger);
+      }
       case "reconcile":
         return this.apply(key, resource, log, trigger);
     }

@@ -52,8 +52,11 @@ class FakeReconciler implements KeyReconciler {
     if (this.failure !== undefined) throw this.failure;
     return this.next;
   }
-  delivered(resource: EniAttachment, kind: ChangeKind): void {
+  /** resourceVersions to answer as own writes already acted on. */
+  readonly ownWrites = new Set<string>();
+  delivered(resource: EniAttachment, kind: ChangeKind): boolean {
     this.deliveries.push(`${kind} ${resource.metadata.name ?? ""} ${resource.metadata.resourceVersion ?? ""}`);
+    return this.ownWrites.has(resource.metadata.resourceVersion ?? "");
   }
 }
 
@@ -145,6 +148,31 @@ describe("the controller", () => {
     );
     await vi.advanceTimersByTimeAsync(0);
     expect(s.reconciler.runs).toHaveLength(1);
+    await s.controller.stop(0);
+  });
+
+  it("runs no pass for the operator's own finalizer add, which its pass carried on from, but does for a finalizer change by anyone else", async () => {
+    const s = setup();
+    const bare = resource("a", (x) => (x.metadata.finalizers = []));
+    s.resources.emit(bare, "add");
+    s.controller.startWorkers();
+    await vi.advanceTimersByTimeAsync(0);
+    s.reconciler.ownWrites.add("own-add");
+    s.resources.emit(
+      resource("a", (x) => (x.metadata.resourceVersion = "own-add")),
+      "update",
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(1);
+    s.resources.emit(
+      resource("a", (x) => {
+        x.metadata.resourceVersion = "theirs";
+        x.metadata.finalizers = [...(x.metadata.finalizers ?? []), "example.com/keep"];
+      }),
+      "update",
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.reconciler.runs).toHaveLength(2);
     await s.controller.stop(0);
   });
 

@@ -33,6 +33,7 @@ function setup(resource: EniAttachment, owner?: EniAttachment, lastUse?: Reconci
   });
   const reconcile = (trigger: Trigger = CHANGED) => reconciler.reconcile("team-a", "web", silentLogger, trigger);
   return {
+    reconciler,
     journal,
     store,
     events,
@@ -83,6 +84,26 @@ describe("the reconciler", () => {
       action: ATTACH,
       outcome: "Accepted",
     });
+  });
+
+  it("knows the informer's delivery of its own finalizer add, and only that version, as already acted on", async () => {
+    const s = setup(eniAttachment().withoutFinalizer().build());
+    s.observer.shows = attachedToUs;
+    const added: EniAttachment[] = [];
+    const addFinalizer = s.store.addFinalizer.bind(s.store);
+    s.store.addFinalizer = async (r) => {
+      const result = await addFinalizer(r);
+      added.push(result);
+      return result;
+    };
+    await s.reconcile();
+    const [own] = added;
+    const after = s.store.current("web");
+    if (!own || !after) throw new Error("no finalizer added");
+    expect(s.reconciler.delivered(own, "update")).toBe(true);
+    expect(s.reconciler.delivered(after, "update")).toBe(false);
+    // Delivered once: the same version again, or a later one first, is news.
+    expect(s.reconciler.delivered(own, "update")).toBe(false);
   });
 
   it("calls nothing and writes nothing new for a settled resource", async () => {
