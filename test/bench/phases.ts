@@ -25,8 +25,8 @@ const MIB = 1024 * 1024;
 /** After the work is done and before idle figures are taken: late events and logs are written. */
 const SETTLE_MS = 3_000;
 /**
- * Idle begins once QUIET_MS pass with at most QUIET_CPU_SECONDS of CPU: after a burst of work V8's
- * memory reducer runs full collections for half a minute or so, which are not the idle state.
+ * Idle begins once QUIET_MS pass with at most QUIET_CPU_SECONDS of CPU: the tail of a burst (late
+ * events, garbage collections) is not the idle state.
  */
 const QUIET_MS = 10_000;
 const QUIET_CPU_SECONDS = 0.01;
