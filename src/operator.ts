@@ -3,15 +3,16 @@ import type { Fence } from "./api/fence.ts";
 import type { Config } from "./config.ts";
 import { Controller } from "./controller/controller.ts";
 import { ownerOf } from "./controller/eni-owner.ts";
+import { lastUseOf, tellDeletionWaits } from "./controller/credentials-holds.ts";
 import * as text from "./controller/messages.ts";
-import { Reconciler, type ReconcilerDeps } from "./controller/reconciler.ts";
+import { Reconciler } from "./controller/reconciler.ts";
 import { ResourceIndex } from "./controller/resource-index.ts";
 import { CallTurns } from "./ecm/call-turns.ts";
 import { EcmClient } from "./ecm/client.ts";
 import { DescribeBatcher } from "./ecm/describe-batcher.ts";
 import { CredentialFiles } from "./ecm/credential-files.ts";
 import { OperatorCredentials } from "./ecm/operator-credentials.ts";
-import { CREDENTIALS_FINALIZER, CredentialsFinalizer } from "./kube/credentials-finalizer.ts";
+import { CredentialsFinalizer } from "./kube/credentials-finalizer.ts";
 import type { KubeApi } from "./kube/api-client.ts";
 import { EniAttachmentClient } from "./kube/eniattachment-client.ts";
 import { EventRecorder } from "./kube/event-recorder.ts";
@@ -146,42 +147,4 @@ export function createController(
   });
   credentialFiles?.onChange(() => controller.operatorCredentialsChanged());
   return { controller, cachedResources, holds };
-}
-
-/** A resource's finalizer removal, in its credentials Secret's turn: the index learns at once that it needs the Secret no more. */
-function lastUseOf(holds: CredentialsFinalizer, index: ResourceIndex): NonNullable<ReconcilerDeps["lastUse"]> {
-  return async (resource, persist, letGo) => {
-    const removed = async () => {
-      await letGo();
-      index.letGo(resource);
-    };
-    const secret = resource.spec.credentialsSecretRef?.name;
-    const namespace = resource.metadata.namespace ?? "";
-    if (secret === undefined) {
-      await removed();
-      return true;
-    }
-    return holds.lastUse(namespace, secret, () => !index.needed(namespace, secret, resource), persist, removed);
-  };
-}
-
-/** A held Secret's deletion was requested: one event on it and one on each resource naming it say which hold it. */
-async function tellDeletionWaits(
-  secret: Secret,
-  index: ResourceIndex,
-  events: EventRecorder,
-  informers: readonly ResilientInformer<EniAttachment>[],
-): Promise<void> {
-  const { namespace = "", name = "" } = secret.metadata ?? {};
-  const namers = index.namers(namespace, name);
-  const metadata = secret.metadata ?? {};
-  await events.record(
-    { apiVersion: "v1", kind: "Secret", metadata },
-    { type: "Warning", reason: "CredentialsInUse", message: text.secretDeletionWaits(CREDENTIALS_FINALIZER, namers) },
-  );
-  const message = text.credentialsSecretDeleting(`${namespace}/${name}`, namers);
-  for (const namer of namers) {
-    const resource = findCached(informers, namespace, namer);
-    if (resource) await events.record(resource, { type: "Warning", reason: "CredentialsSecretDeleting", message });
-  }
 }
