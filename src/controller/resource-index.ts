@@ -38,6 +38,8 @@ export class ResourceIndex {
   private readonly entries = new Map<string, Entry>();
   private readonly byEni = new Map<string, Map<string, EniAttachment>>();
   private readonly bySecret = new Map<string, Set<string>>();
+  /** Per Secret, how many of its namers are not let go: a count, so that asking costs no walk of them. */
+  private readonly needing = new Map<string, number>();
 
   update(resource: EniAttachment, kind: ChangeKind): IndexChange {
     const key = keyOf(resource);
@@ -79,17 +81,25 @@ export class ResourceIndex {
 
   /** Whether a resource naming the Secret, other than `except`, may still make an ECM call with it. */
   needed(namespace: string, name: string, except?: EniAttachment): boolean {
-    const exceptKey = except && keyOf(except);
-    return [...(this.bySecret.get(secretKeyOf(namespace, name)) ?? [])].some(
-      (key) => key !== exceptKey && this.entries.get(key)?.letGo === false,
-    );
+    const secret = secretKeyOf(namespace, name);
+    const own = except && this.entries.get(keyOf(except));
+    const ownNeed = own !== undefined && own.secret === secret && !own.letGo ? 1 : 0;
+    return (this.needing.get(secret) ?? 0) - ownNeed > 0;
   }
 
   /** The resource's finalizer was just removed: it needs its Secret no more, before the cache shows it. */
   letGo(resource: EniAttachment): void {
     const key = keyOf(resource);
     const entry = this.entries.get(key);
-    if (entry && entry.uid === resource.metadata.uid) this.entries.set(key, { ...entry, letGo: true });
+    if (!entry || entry.letGo || entry.uid !== resource.metadata.uid) return;
+    this.entries.set(key, { ...entry, letGo: true });
+    if (entry.secret !== undefined) this.countNeed(entry.secret, -1);
+  }
+
+  private countNeed(secret: string, delta: number): void {
+    const count = (this.needing.get(secret) ?? 0) + delta;
+    if (count > 0) this.needing.set(secret, count);
+    else this.needing.delete(secret);
   }
 
   private ownerKey(eni: string): string | undefined {
@@ -108,6 +118,7 @@ export class ResourceIndex {
     const namers = this.bySecret.get(entry.secret) ?? new Set<string>();
     namers.add(key);
     this.bySecret.set(entry.secret, namers);
+    if (!entry.letGo) this.countNeed(entry.secret, 1);
   }
 
   private remove(key: string, entry: Entry): void {
@@ -121,6 +132,7 @@ export class ResourceIndex {
     const namers = this.bySecret.get(entry.secret);
     namers?.delete(key);
     if (namers?.size === 0) this.bySecret.delete(entry.secret);
+    if (!entry.letGo) this.countNeed(entry.secret, -1);
   }
 }
 

@@ -46,4 +46,26 @@ describe("which resources still need a credentials Secret", () => {
     index.letGo(naming("b", "uid-other"));
     expect(index.needed("team-a", "tenant")).toBe(true);
   });
+
+  it("follows a reference changed to another Secret, and a resource gone", () => {
+    const index = new ResourceIndex();
+    const a = naming("a");
+    index.update(a, "add");
+    index.update(a, "update");
+    const moved = structuredClone(a);
+    moved.spec.credentialsSecretRef = { name: "other" };
+    index.update(moved, "update");
+    expect([index.needed("team-a", "tenant"), index.needed("team-a", "other")]).toEqual([false, true]);
+    index.update(moved, "delete");
+    expect(index.needed("team-a", "other")).toBe(false);
+    // Letting go twice, or after it is gone, counts nothing twice.
+    index.update(a, "add");
+    index.update(naming("b"), "add");
+    index.letGo(a);
+    index.letGo(a);
+    expect(index.needed("team-a", "tenant")).toBe(true);
+    index.update(deleted(a, []), "update");
+    index.update(a, "delete");
+    expect([index.needed("team-a", "tenant"), index.needed("team-a", "tenant", naming("b"))]).toEqual([true, false]);
+  });
 });
