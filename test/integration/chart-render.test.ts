@@ -264,7 +264,7 @@ describe("the chart, rendered", () => {
       },
     });
     expect(pod.spec.containers[0]?.resources).toEqual({
-      requests: { cpu: "100m", memory: "104Mi" },
+      requests: { cpu: "100m", memory: "116Mi" },
       limits: { memory: "256Mi" },
     });
     expect(only(objects, "PodDisruptionBudget").spec).toMatchObject({ maxUnavailable: 1 });
