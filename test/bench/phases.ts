@@ -131,8 +131,8 @@ async function idle(run: OperatorRun, idleMs: number) {
 const ticks = (seconds: number): number => Math.round(seconds * 100) / 100;
 
 /**
- * Idle CPU as a rate per 20 s, measured over the whole idle window: one window of 20 s holds two or
- * three ticks, so a single tick (a garbage collection falling inside it) would swing the figure by half.
+ * Idle CPU as a rate per 20 s, measured over the whole idle window: the target is two ticks per 20 s,
+ * so in a single 20 s window one tick more or less would swing the figure by half.
  */
 const idleCpuRow = (phase: string, idleMs: number, cpu: number): Row =>
   atMost(
